@@ -1,0 +1,39 @@
+//! `mozmarket-core`: the pure-Rust decisions of mozmarket.
+//!
+//! Everything here is deterministic and does no I/O: it never reads a clock, a random source,
+//! the network or storage. The browser shell (and the reference server) gather the inputs — a
+//! receipt string, the configured policy, the current time in milliseconds, HTTP answers — and
+//! hand them over; this crate returns a decision. Nothing in here panics on any input.
+//!
+//! Layout follows `spec/receipts.md`:
+//! - [`json`] strict JSON (depth, duplicate members, UTF-8) — §2.3.1 rules 9–13;
+//! - [`b64`] canonical and lenient base64url — §2.3.1 rule 7, §2.4;
+//! - [`compact`] the compact encodings, header rules and the add-receipt check — §1.1, §1.2, §1.8,
+//!   §2.3.1, §2.3.2, §2.4;
+//! - [`jwk`] public keys and root documents — §1.5, §1.6;
+//! - [`crypto`] RS256 and ES256 — §2.3.5;
+//! - [`chain`] trust anchors, key selection and certificate chains — §2.3.3, §2.3.4;
+//! - [`url`] origins, product URLs and the verify-host rule — §2.5;
+//! - [`claims`] required claims, time and policy — §2.3.6, §2.3.7, §2.4;
+//! - [`store`] the store answer mapping — §3.3;
+//! - [`cache`] cache freshness and refund window — §5.5;
+//! - [`state`] the state and error tree and promotion — §5;
+//! - [`verify`] the per-receipt pipelines that tie these together — §2.3, §2.4.
+
+pub mod b64;
+pub mod cache;
+pub mod chain;
+pub mod claims;
+pub mod compact;
+pub mod crypto;
+pub mod error;
+pub mod json;
+pub mod jwk;
+pub mod state;
+pub mod store;
+pub mod url;
+pub mod verify;
+
+pub use error::{Attr, Failure};
+pub use json::Json;
+pub use state::Class;
