@@ -238,17 +238,20 @@ fn check_certificate(
             }
         }
     }
-    if exp * 1000.0 <= input.now_ms - input.leeway_ms {
+    // Each comparison is written as the condition that must hold, so a NaN clock fails closed.
+    let alive = exp * 1000.0 > input.now_ms - input.leeway_ms;
+    if !alive {
         return Err(fail("Certificate expired").with_num("exp", exp));
     }
-    if not_before
+    let started = not_before
         .iter()
-        .any(|n| n * 1000.0 > input.now_ms + input.leeway_ms)
-    {
+        .all(|n| n * 1000.0 <= input.now_ms + input.leeway_ms);
+    if !started {
         return Err(fail("Certificate not yet valid"));
     }
     if let Some(prev) = prev_exp {
-        if exp > prev {
+        let within = exp <= prev;
+        if !within {
             return Err(fail("Certificate outlives its issuer"));
         }
     }
@@ -683,6 +686,29 @@ mod tests {
                 "{payload}"
             );
         }
+    }
+
+    #[test]
+    fn a_nan_clock_fails_closed() {
+        let parsed = Parsed {
+            parts: vec![c(), j()],
+        };
+        let algs = algs_of(&parsed.parts);
+        let trusted = trusted();
+        let input = ChainInput {
+            parsed: &parsed,
+            algs: &algs,
+            trusted: &trusted,
+            root_key_origins: &[],
+            root_document: None,
+            now_ms: f64::NAN,
+            leeway_ms: LEEWAY,
+        };
+        let f = failed(verify_chain(&input, &NativeUrlParser));
+        assert_eq!(
+            (f.class, f.detail.as_str()),
+            (Class::CertificateError, "Certificate expired")
+        );
     }
 
     #[test]

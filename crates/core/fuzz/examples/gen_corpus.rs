@@ -1,4 +1,4 @@
-//! Writes small seed corpora for the fuzz targets into `corpus/<target>/` (git-ignored):
+//! Writes the small seed corpora for the fuzz targets into `seeds/<target>/` (committed):
 //! valid signed receipts in the three forms, a few broken variants, and JWK / root-document
 //! JSON. Run from crates/core/fuzz (or with --manifest-path); pass another directory to
 //! write elsewhere.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {
     let base = std::env::args().nth(1).filter(|a| !a.starts_with("--")).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds")
     });
     let mut receipts = valid_receipts();
     let bare = receipts.first().cloned().unwrap_or_default();
@@ -57,6 +57,9 @@ fn main() -> std::io::Result<()> {
     write("receipt_parser", &seeds)?;
     write("chain_verifier", &seeds)?;
     println!("seed corpora written to {}", base.display());
+    if std::env::args().any(|a| a == "--rust-consts") {
+        print_rust_consts();
+    }
     if std::env::args().any(|a| a == "--check") {
         check_valid_seeds();
     }
@@ -96,5 +99,17 @@ fn check_valid_seeds() {
     }
     if bad > 0 {
         std::process::exit(1);
+    }
+}
+
+/// `--rust-consts`: the fixture as Rust constants, for tests/web.rs (the wasm tests sign
+/// nothing themselves).
+fn print_rust_consts() {
+    let jwk = jwk_json(root_key().verifying_key(), None);
+    let jwk_iss = format!("{},\"iss\":\"{ISS}\"}}", jwk.trim_end_matches('}'));
+    println!("const ROOT_JWK: &str = r#\"{jwk_iss}\"#;");
+    println!("const NOW_MS: f64 = {NOW_MS:.1};");
+    for (name, r) in ["RECEIPT_BARE", "RECEIPT_CHAIN2", "RECEIPT_CHAIN3"].iter().zip(valid_receipts()) {
+        println!("const {name}: &str = \"{r}\";");
     }
 }
