@@ -43,6 +43,13 @@ impl KeySet {
     pub fn length(&self) -> usize {
         self.keys.len()
     }
+
+    /// A copy of the set. Passing a `KeySet` to `strictLocal` or `new RunPolicy` moves it into
+    /// Rust (the JS object is emptied), so a set that is kept — a Verifier's cached root
+    /// documents — is passed as a copy each time.
+    pub fn copy(&self) -> KeySet {
+        KeySet { keys: self.keys.clone() }
+    }
 }
 
 fn parse_json_text(text: &str) -> Option<json::Json> {

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+/*
+ * Assembles the npm package in pkg/ after wasm-bindgen has written pkg/core/:
+ *
+ *   pkg/index.js               ES module entry (js/index.js)
+ *   pkg/receipts.js            the JS layer (js/receipts.js)
+ *   pkg/mozmarket-receipts.js  the classic script: receipts.js without `export`, plus classic.js,
+ *                              in one IIFE, with the core's class tree inlined
+ *   pkg/index.d.ts             types for the ES module (js/index.d.ts)
+ *   pkg/mozmarket-receipts.d.ts  types for the classic global (js/classic.d.ts)
+ *   pkg/package.json           name, exports map, types, sideEffects
+ *
+ * Usage: node js/assemble.mjs [pkgDir]   (default: <repo>/pkg). No dependencies.
+ * Fails loudly (exit 1) when pkg/core/ is missing or a source does not have the expected shape.
+ */
+import { readFile, writeFile, access, mkdir } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const pkg = path.resolve(process.argv[2] || path.join(repo, 'pkg'));
+const coreDir = path.join(pkg, 'core');
+const coreJs = path.join(coreDir, 'mozmarket_core.js');
+const coreWasm = path.join(coreDir, 'mozmarket_core_bg.wasm');
+
+function fail(message) {
+  process.stderr.write(`\nassemble.mjs: ERROR: ${message}\n\n`);
+  process.exit(1);
+}
+
+async function exists(p) {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const p of [coreJs, coreWasm]) {
+  if (!(await exists(p))) {
+    fail(
+      `${path.relative(repo, p)} is missing. Run wasm-bindgen first, e.g.\n` +
+        '  cargo build --lib --release --target wasm32-unknown-unknown &&\n' +
+        '  wasm-bindgen --target web --out-dir pkg/core --out-name mozmarket_core ' +
+        'target/wasm32-unknown-unknown/release/mozmarket.wasm',
+    );
+  }
+}
+
+const src = async (name) => readFile(path.join(here, name), 'utf8');
+const receiptsJs = await src('receipts.js');
+const indexJs = await src('index.js');
+const classicJs = await src('classic.js');
+const indexDts = await src('index.d.ts');
+const classicDts = await src('classic.d.ts');
+
+// Our own sources must stay CSP-clean (script-src 'self' 'wasm-unsafe-eval').
+for (const [name, text] of [['receipts.js', receiptsJs], ['index.js', indexJs], ['classic.js', classicJs]]) {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  for (const bad of [/\beval\s*\(/, /\bnew\s+Function\b/, /\binnerHTML\b/, /\bouterHTML\b/, /setTimeout\(\s*['"`]/]) {
+    if (bad.test(code)) fail(`js/${name} contains a forbidden construct: ${bad}`);
+  }
+}
+
+const version = await (async () => {
+  try {
+    const toml = await readFile(path.join(repo, 'Cargo.toml'), 'utf8');
+    const m = /\[package\][^[]*?\nversion\s*=\s*"([^"]+)"/.exec(toml);
+    return m ? m[1] : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+const packageJson = () => ({
+  name: 'mozmarket',
+  version,
+  description: 'Client-side verifier for Web Application Receipts (Firefox Marketplace format), Rust + WebAssembly',
+  license: 'MPL-2.0',
+  type: 'module',
+  main: './index.js',
+  module: './index.js',
+  types: './index.d.ts',
+  exports: {
+    '.': { types: './index.d.ts', default: './index.js' },
+    './classic': { types: './mozmarket-receipts.d.ts', default: './mozmarket-receipts.js' },
+    './wasm': './core/mozmarket_core_bg.wasm',
+    './package.json': './package.json',
+  },
+  files: [
+    'index.js',
+    'index.d.ts',
+    'receipts.js',
+    'mozmarket-receipts.js',
+    'mozmarket-receipts.d.ts',
+    'core/mozmarket_core.js',
+    'core/mozmarket_core.d.ts',
+    'core/mozmarket_core_bg.wasm',
+    'core/mozmarket_core_bg.wasm.d.ts',
+  ],
+  sideEffects: ['./mozmarket-receipts.js'],
+  engines: { node: '>=18' },
+});
+
+// package.json goes first: it makes pkg/core/*.js ES modules for the import below.
+await mkdir(pkg, { recursive: true });
+await writeFile(path.join(pkg, 'package.json'), JSON.stringify(packageJson(), null, 2) + '\n');
+
+// The class tree, from the core itself, for the classic script (it must exist before the wasm loads).
+let classTree;
+try {
+  const core = await import(pathToFileURL(coreJs).href);
+  core.initSync({ module: await readFile(coreWasm) });
+  classTree = core.classTree();
+} catch (e) {
+  fail(`could not load the core to read classTree(): ${e && e.stack ? e.stack : e}`);
+}
+if (!Array.isArray(classTree) || classTree.length === 0) fail('classTree() returned no classes');
+
+// receipts.js → classic: drop the `export` keyword of top-level declarations.
+const exportDecl = /^export (?=(?:async\s+)?function\b|const\b|let\b|class\b)/gm;
+if (!exportDecl.test(receiptsJs)) fail('js/receipts.js has no exported declaration');
+const receiptsClassic = receiptsJs.replace(exportDecl, '');
+if (/^\s*(?:import|export)\b(?!\s*\()/m.test(receiptsClassic) || /import\.meta/.test(receiptsClassic)) {
+  fail('js/receipts.js must have no imports, no import.meta and only `export` declarations');
+}
+const placeholder = /\/\* @mozmarket-class-tree \*\/ null/;
+if (!placeholder.test(classicJs)) fail('js/classic.js lacks the class-tree placeholder');
+const classicBody = classicJs.replace(placeholder, () => JSON.stringify(classTree));
+
+const banner = (what) =>
+  `/* mozmarket ${what}. Generated by js/assemble.mjs from js/; do not edit. License: MPL-2.0 */\n`;
+
+const classicScript =
+  banner('receipts: classic script (defines mozmarket.receipts)') +
+  '(function () {\n' +
+  "'use strict';\n" +
+  receiptsClassic +
+  '\n' +
+  classicBody +
+  '\n})();\n';
+
+const out = [
+  ['index.js', banner('ES module entry') + indexJs],
+  ['receipts.js', banner('receipts JS layer') + receiptsJs],
+  ['mozmarket-receipts.js', classicScript],
+  ['index.d.ts', indexDts],
+  ['mozmarket-receipts.d.ts', classicDts],
+  ['package.json', JSON.stringify(packageJson(), null, 2) + '\n'],
+];
+for (const [name, text] of out) await writeFile(path.join(pkg, name), text);
+process.stdout.write(`assemble.mjs: wrote ${out.map(([n]) => n).join(', ')} to ${path.relative(process.cwd(), pkg) || '.'}\n`);
