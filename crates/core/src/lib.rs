@@ -19,6 +19,18 @@
 //! - [`cache`] cache freshness and refund window — §5.5;
 //! - [`state`] the state and error tree and promotion — §5;
 //! - [`verify`] the per-receipt pipelines that tie these together — §2.3, §2.4.
+//!
+//! The payment side follows `spec/payments.md` (used by the reference server in both roles):
+//! - [`hs256`] strict compact JWS for payment tokens (depth 16, forbidden header parameters,
+//!   `kid` pattern), HS256 keys with constant-time verification, the 60 s leeway rules — §0;
+//! - [`sign`] deterministic ES256 / RS256 signing and public JWKs for receipts and
+//!   certificates — §6.3;
+//! - [`pay`] pay request JWTs and their validation order and error legend (§3), postback and
+//!   chargeback notices (§4, checked as in §2.5), receipt-issue requests (§6.1), receipt payloads
+//!   and the `certificate~receipt` assembly (§6.2, §6.3).
+//!
+//! [`p256`] and [`rsa`] are re-exported so that callers build [`sign::SigningKey`]s from the same
+//! crate versions.
 
 pub mod b64;
 pub mod cache;
@@ -27,8 +39,11 @@ pub mod claims;
 pub mod compact;
 pub mod crypto;
 pub mod error;
+pub mod hs256;
 pub mod json;
 pub mod jwk;
+pub mod pay;
+pub mod sign;
 pub mod state;
 pub mod store;
 pub mod url;
@@ -37,3 +52,6 @@ pub mod verify;
 pub use error::{Attr, Failure};
 pub use json::Json;
 pub use state::Class;
+
+pub use p256;
+pub use rsa;
