@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mozmarket_core::jwk::{self, KeySource};
-use mozmarket_core::url::NativeUrlParser;
+use mozmarket_core::url::{NativeUrlParser, UrlParser as _};
 use mozmarket_core::verify::{self, Local};
 use mozmarket_core::json;
 use mozmarket_core_fuzz::{root_document_keys, strict_policy, NOW_MS};
@@ -29,7 +29,14 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(receipt) = std::str::from_utf8(data) {
         match verify::strict_local(receipt, &f.policy, None, NOW_MS, &urls) {
             Local::NeedsRootDocument { url } => {
-                assert!(url.starts_with("https://keys.store.example/"), "fetch only allowed origins: {url}");
+                // The URL is certs[0].iss exactly as written (spec §2.3.3); its origin, once
+                // normalised (case, default port), must be the one allowed origin.
+                let origin = urls.parse(&url).map(|u| mozmarket_core::url::origin(&u));
+                assert_eq!(
+                    origin.as_deref(),
+                    Some("https://keys.store.example"),
+                    "fetch only allowed origins: {url}"
+                );
                 let _ = verify::strict_local(receipt, &f.policy, Some(&f.root_doc), NOW_MS, &urls);
             }
             Local::Passed(_) | Local::Failed(_) => {}
