@@ -18,7 +18,10 @@
 //! - [`store`] the store answer mapping — §3.3;
 //! - [`cache`] cache freshness and refund window — §5.5;
 //! - [`state`] the state and error tree and promotion — §5;
-//! - [`verify`] the per-receipt pipelines that tie these together — §2.3, §2.4.
+//! - [`verify`] the per-receipt pipelines that tie these together — §2.3, §2.4;
+//! - [`prompter`] the Prompter's rules: option and template validation, the default templates,
+//!   the state → template decision, template expansion and the HTML sanitiser that turns template
+//!   output into a small node tree for the UI — §8.1–§8.6.
 //!
 //! The payment side follows `spec/payments.md` (used by the reference server in both roles):
 //! - [`hs256`] strict compact JWS for payment tokens (depth 16, forbidden header parameters,
@@ -27,7 +30,10 @@
 //!   certificates — §6.3;
 //! - [`pay`] pay request JWTs and their validation order and error legend (§3), postback and
 //!   chargeback notices (§4, checked as in §2.5), receipt-issue requests (§6.1), receipt payloads
-//!   and the `certificate~receipt` assembly (§6.2, §6.3).
+//!   and the `certificate~receipt` assembly (§6.2, §6.3);
+//! - [`widget`] the pay widget's Buy-button flow as a pure reducer (states, actions, effects),
+//!   the polling backoff, `postMessage` acceptance, the error catalogue, the UI strings and locale
+//!   negotiation, pay URL templates and the restore helpers — §5.1–§5.7, §7.
 //!
 //! [`p256`] and [`rsa`] are re-exported so that callers build [`sign::SigningKey`]s from the same
 //! crate versions.
@@ -43,11 +49,13 @@ pub mod hs256;
 pub mod json;
 pub mod jwk;
 pub mod pay;
+pub mod prompter;
 pub mod sign;
 pub mod state;
 pub mod store;
 pub mod url;
 pub mod verify;
+pub mod widget;
 
 pub use error::{Attr, Failure};
 pub use json::Json;
