@@ -27,14 +27,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-if [ ! -f pkg/index.js ]; then
-  if [ -f scripts/build-wasm.sh ]; then
-    echo "demo.sh: building the verifier package (pkg/)" >&2
-    bash scripts/build-wasm.sh verifier >&2 || echo "demo.sh: pkg/ build failed; the page runs without the verifier" >&2
-  else
-    echo "demo.sh: pkg/ is missing; the page runs without the verifier" >&2
-  fi
-fi
+# Everything a fresh machine needs (idempotent, quiet when nothing is missing), then the package
+# the demo page loads. A failed build stops the demo: a page without its verifier is no demo.
+bash scripts/setup.sh
+bash scripts/build-wasm.sh verifier >&2
 
 if [ "$postgres" = 1 ]; then
   DATABASE_URL="$(bash scripts/postgres.sh)"
@@ -49,4 +45,4 @@ fi
 mkdir -p "$DATA_DIR"
 
 cargo build -p mozmarket-server --bin mozmarket-server >&2
-exec target/debug/mozmarket-server serve --demo --data-dir "$DATA_DIR" --web-root . "${extra[@]}"
+exec "${CARGO_TARGET_DIR:-target}/debug/mozmarket-server" serve --demo --data-dir "$DATA_DIR" --web-root . "${extra[@]}"
