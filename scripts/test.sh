@@ -15,6 +15,9 @@
 #   build      scripts/build-wasm.sh verifier (release wasm, wasm-opt, assemble pkg/, eval scan)
 #   size       scripts/size-report.mjs (prints OVER/UNDER; SIZE_STRICT=1 makes OVER fail)
 #   browser    node --test tests/browser/ (when that directory has tests)
+#   e2e        the debug server binary, then node --test tests/e2e/: the demo against the real
+#              `mozmarket-server serve --demo` (buy, pay page, verify, refund; screenshots in
+#              test-results/e2e/)
 #
 # Every tier's output goes to the console and to target/test-logs/<tier>.log. The last line is
 # `tests: N passed, M failed`, N and M summed over the tiers' own counts (cargo's
@@ -107,6 +110,10 @@ wasm_tests() {
     cargo test --target wasm32-unknown-unknown -p mozmarket
 }
 
+e2e_tests() {
+  cargo build -p mozmarket-server --bin mozmarket-server && node --test tests/e2e/
+}
+
 size_report() {
   if [ -n "${SIZE_STRICT:-}" ]; then
     node scripts/size-report.mjs --strict
@@ -154,4 +161,5 @@ else
   echo
   echo "=== [browser] no tests in tests/browser/ yet: nothing to run ==="
 fi
+tier e2e e2e_tests
 finish

@@ -20,6 +20,9 @@ pub fn router(state: AppState) -> Router {
         .route("/mozpay/static/pay.js", get(pay::static_js))
         .route("/mozpay/static/market.css", get(pay::static_css))
         .route("/mozpay/dev/error_legend", get(pay::error_legend))
+        // Browsers ask for it on every page (pay page, hub): 204, as the app role, not a 404
+        // console error.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         // Receipts (§6).
         .route("/api/v1/receipts/inapp/", post(receipts::issue))
         .route("/api/v1/receipts/inapp", post(receipts::issue))
