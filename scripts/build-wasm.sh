@@ -67,7 +67,10 @@ build_one() {
   echo "build-wasm: $flavour: wasm-opt -Oz ..."
   local before after
   before=$(wc -c <"$bg")
-  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" "$bg" -o "$bg.opt" || die "$flavour: wasm-opt failed"
+  # The producers and target_features custom sections are read by no browser (wasm-bindgen has
+  # already used them): about 260 bytes.
+  "$WASM_OPT" -Oz "${WASM_FEATURES[@]}" --strip-producers --strip-target-features "$bg" -o "$bg.opt" ||
+    die "$flavour: wasm-opt failed"
   mv "$bg.opt" "$bg"
   after=$(wc -c <"$bg")
   echo "build-wasm: $flavour: $bg $before -> $after bytes ($((SECONDS - start)) s)"

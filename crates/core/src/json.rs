@@ -285,8 +285,11 @@ impl Parser<'_> {
             }
             self.digits();
         }
-        let n: f64 =
-            self.text.get(start..self.pos).and_then(|s| s.parse().ok()).ok_or(JsonError::Syntax)?;
+        let n = self
+            .text
+            .get(start..self.pos)
+            .and_then(crate::num::parse_number)
+            .ok_or(JsonError::Syntax)?;
         if n.is_finite() {
             Ok(n)
         } else {
@@ -392,7 +395,7 @@ pub fn number_to_js_string(n: f64) -> String {
     if n == 0.0 {
         return "0".to_owned();
     }
-    let (digits, point) = js_digits(n.abs());
+    let (digits, point) = crate::num::shortest_digits(n.abs());
     let k = digits.len() as i64;
     let mut out = String::new();
     if n < 0.0 {
@@ -425,43 +428,6 @@ pub fn number_to_js_string(n: f64) -> String {
         out.push_str(&(point - 1).abs().to_string());
     }
     out
-}
-
-/// The digits and decimal point position of `x` (finite, > 0) as ECMAScript Number::toString
-/// chooses them: `x = 0.digits × 10^point`, with the fewest digits that round-trip and, among
-/// those, the digit string closest to `x`.
-fn js_digits(x: f64) -> (String, i64) {
-    let split = |sci: &str| -> Option<(u64, i64)> {
-        let (mantissa, exp) = sci.split_once('e')?;
-        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-        let k = digits.len() as i64;
-        Some((digits.parse().ok()?, exp.parse::<i64>().ok()? - (k - 1)))
-    };
-    let parses_to = |s: u64, e10: i64| format!("{s}e{e10}").parse::<f64>().ok();
-    // `{:e}` prints a shortest round-tripping digit string; it fixes the digit count k but is
-    // not always the closest k-digit string. The correctly rounded one (`{:.(k-1)e}`) is the
-    // closest and round-trips, except next to a power of two, where the gap below is half the
-    // gap above; then the closest on the other side is the one.
-    let shortest = split(&format!("{x:e}")).unwrap_or((0, 0));
-    let k = shortest.0.to_string().len();
-    let (s, e10) = split(&format!("{:.*e}", k.saturating_sub(1), x))
-        .and_then(|(s, e10)| match parses_to(s, e10) {
-            Some(v) if v == x => Some((s, e10)),
-            Some(v) => {
-                let other = if v < x { s.checked_add(1)? } else { s.checked_sub(1)? };
-                (parses_to(other, e10) == Some(x)).then_some((other, e10))
-            }
-            None => None,
-        })
-        .unwrap_or(shortest);
-    let mut digits = s.to_string();
-    let mut e10 = e10;
-    while digits.len() > 1 && digits.ends_with('0') {
-        digits.pop();
-        e10 += 1;
-    }
-    let point = digits.len() as i64 + e10;
-    (digits, point)
 }
 
 /// A string as `JSON.stringify` quotes it.
@@ -503,15 +469,51 @@ fn array_index(key: &str) -> Option<u32> {
     }
 }
 
+/// Sorts by (index, position) in place: heapsort, O(n log n) with no extra memory and little
+/// code (the standard sorts bring about 3 KB of wasm for this one call).
+fn heap_sort<T>(v: &mut [(u32, usize, T)]) {
+    fn key<T>(v: &[(u32, usize, T)], i: usize) -> Option<(u32, usize)> {
+        v.get(i).map(|e| (e.0, e.1))
+    }
+    fn sift_down<T>(v: &mut [(u32, usize, T)], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && key(v, child + 1) > key(v, child) {
+                child += 1;
+            }
+            if key(v, child) <= key(v, root) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift_down(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
 /// The members of an object in the order a JS object enumerates them.
 fn js_member_order(members: &[(String, Json)]) -> Vec<&(String, Json)> {
-    let mut indexed: Vec<(u32, &(String, Json))> =
-        members.iter().filter_map(|m| array_index(&m.0).map(|i| (i, m))).collect();
+    // (index, position): no two alike, so any sort gives the order a stable sort by index would.
+    let mut indexed: Vec<(u32, usize, &(String, Json))> = members
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, m)| array_index(&m.0).map(|i| (i, pos, m)))
+        .collect();
     if indexed.is_empty() {
         return members.iter().collect();
     }
-    indexed.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<&(String, Json)> = indexed.into_iter().map(|(_, m)| m).collect();
+    heap_sort(&mut indexed);
+    let mut out: Vec<&(String, Json)> = indexed.into_iter().map(|(_, _, m)| m).collect();
     out.extend(members.iter().filter(|m| array_index(&m.0).is_none()));
     out
 }
@@ -1006,6 +1008,36 @@ mod tests {
             v.to_json_text(),
             r#"{"1":5,"2":2,"10":4,"4294967294":9,"b":1,"a":3,"01":6,"-1":7,"4294967295":8}"#
         );
+    }
+
+    #[test]
+    fn stringify_orders_many_integer_keys() {
+        // Against the standard library's stable sort by index, on objects of every small size
+        // and some large ones, with repeated indices (only a hand-built value can have those).
+        let mut seed = 1u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for n in (0..40).chain([100, 1000, 5000]) {
+            let members: Vec<(String, Json)> = (0..n)
+                .map(|i| {
+                    let key = match next() % 4 {
+                        0 => format!("k{}", next() % 50),
+                        1 => (next() % 20).to_string(),
+                        _ => (next() % 100_000).to_string(),
+                    };
+                    (key, Json::Num(f64::from(i)))
+                })
+                .collect();
+            let got: Vec<&(String, Json)> = js_member_order(&members);
+            let mut want: Vec<(u32, &(String, Json))> =
+                members.iter().filter_map(|m| array_index(&m.0).map(|i| (i, m))).collect();
+            want.sort_by_key(|(i, _)| *i);
+            let mut want: Vec<&(String, Json)> = want.into_iter().map(|(_, m)| m).collect();
+            want.extend(members.iter().filter(|m| array_index(&m.0).is_none()));
+            assert_eq!(got, want, "{n} members");
+        }
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod error;
 pub mod hs256;
 pub mod json;
 pub mod jwk;
+mod num;
 pub mod pay;
 pub mod prompter;
 pub mod sign;
