@@ -87,6 +87,23 @@ if [ -f js/assemble.mjs ]; then
   node js/assemble.mjs || die "js/assemble.mjs failed"
 fi
 
+# Minify what ships (wasm-bindgen glue, our ES modules, the classic script) with a source map
+# beside each file: a page that loads the package directly gets the small files, and a bundler
+# gets nothing it would have to undo. The tests run against these minified files.
+TERSER="node_modules/.bin/terser"
+[ -x "$TERSER" ] || die "terser is missing: run scripts/setup.sh (npm install)"
+for f in pkg/index.js pkg/receipts.js pkg/core/mozmarket_core.js pkg/core-full/mozmarket_full.js \
+  pkg/mozmarket-receipts.js; do
+  [ -f "$f" ] || continue
+  kind=(--module)
+  [ "$f" = pkg/mozmarket-receipts.js ] && kind=()
+  "$TERSER" "$f" "${kind[@]}" --compress --mangle --comments false \
+    --source-map "url='$(basename "$f").map'" -o "$f.min" || die "terser failed on $f"
+  mv "$f.min" "$f"
+  [ -f "$f.min.map" ] && mv "$f.min.map" "$f.map"
+done
+echo "build-wasm: minified the shipped JS (source maps beside it)"
+
 # No eval-like code in anything we ship: the wasm-bindgen glue and our JS must work under a CSP
 # without 'unsafe-eval' (spec §8.7): eval(, new Function, Function(, string-argument
 # setTimeout/setInterval, and javascript: URLs in string literals. Lines that are comments
