@@ -448,6 +448,18 @@ on_every_store!(receipt_unavailable_then_on_demand_fetch, |h: Harness| async mov
     assert_eq!(h.status(&order).await["status"], "complete");
 });
 
+on_every_store!(receipt_issue_answer_over_the_cap_is_refused_unread, |h: Harness| async move {
+    // The provider declares a 1 GB answer and stalls: the app server must refuse it from the
+    // declared length at once (a 4xx-like refusal, no retries), not buffer it until a timeout.
+    set_mode(&h.provider, IssueMode::Huge);
+    let order = h.buy("shiny-pony", None).await;
+    let txid = new_txid("webpay");
+    h.post_notice(Postback, &h.notice(Postback, &order, &txid).await.sign(&key())).await.assert_text(200, &txid);
+    let s = h.settled_status(&order).await;
+    assert_eq!((s["status"].as_str(), s["error"].as_str()), (Some("failed"), Some("RECEIPT_UNAVAILABLE")));
+    assert_eq!(h.provider.issue_calls(&txid), 1, "an oversized answer is refused, not retried");
+});
+
 on_every_store!(receipt_fetch_gives_up_after_five_attempts, |h: Harness| async move {
     set_mode(&h.provider, IssueMode::FailTimes(100));
     let order = h.buy("shiny-pony", None).await;

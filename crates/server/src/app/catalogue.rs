@@ -82,10 +82,10 @@ async fn fetch(state: &AppState) -> Result<Vec<Product>, &'static str> {
     if !res.status().is_success() {
         return Err("http_status");
     }
-    let body = res.bytes().await.map_err(|_| "body")?;
-    if body.len() > 4 * 1024 * 1024 {
-        return Err("too_large");
-    }
+    let body = super::provider::read_capped(res, 4 * 1024 * 1024)
+        .await
+        .map_err(|_| "body")?
+        .ok_or("too_large")?;
     parse(&body).ok_or("bad_json")
 }
 

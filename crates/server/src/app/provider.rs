@@ -58,9 +58,9 @@ pub(crate) async fn attempt(state: &AppState, app_key: &str, txid: &str) -> Atte
         Err(_) => return Attempt::Transient("connect"),
     };
     let status = res.status().as_u16();
-    let body = match res.bytes().await {
-        Ok(b) if b.len() <= 256 * 1024 => b,
-        Ok(_) => return Attempt::Refused("too_large"),
+    let body = match read_capped(res, 256 * 1024).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Attempt::Refused("too_large"),
         Err(_) => return Attempt::Transient("body"),
     };
     let doc = mozmarket_core::json::parse(&body).ok();
@@ -170,4 +170,20 @@ pub(crate) fn spawn_fetch(state: &AppState, order_id: &str, app_key: &str, txid:
             set.remove(&order_id);
         }
     });
+}
+
+/// Reads a response body of at most `cap` bytes. `Ok(None)` when the declared length or the bytes
+/// received pass the cap: reading stops there, so a hostile peer cannot make us buffer more.
+pub(crate) async fn read_capped(mut res: reqwest::Response, cap: usize) -> reqwest::Result<Option<Vec<u8>>> {
+    if res.content_length().is_some_and(|n| n > cap as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }

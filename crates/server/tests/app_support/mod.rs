@@ -4,6 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use futures_util::StreamExt as _;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, Ordering};
@@ -91,6 +92,8 @@ pub enum IssueMode {
     Refuse,
     /// `409 TRANS_REFUNDED`.
     Refunded,
+    /// `201` declaring a 1 GB body, sending a few bytes, then stalling: a hostile provider.
+    Huge,
 }
 
 /// The fake provider: catalogue and receipt issue.
@@ -178,6 +181,16 @@ async fn issue(State(p): State<Arc<FakeProvider>>, body: axum::body::Bytes) -> a
         }
         IssueMode::Refunded => {
             return (StatusCode::CONFLICT, json, r#"{"error_code":"TRANS_REFUNDED"}"#).into_response()
+        }
+        IssueMode::Huge => {
+            let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"receipt\":\""))])
+                .chain(futures_util::stream::pending());
+            return (
+                StatusCode::CREATED,
+                [(header::CONTENT_TYPE, "application/json"), (header::CONTENT_LENGTH, "1000000000")],
+                axum::body::Body::from_stream(chunks),
+            )
+                .into_response();
         }
     }
     let exp = p.receipt_exp_s.load(Ordering::SeqCst);
