@@ -78,6 +78,14 @@ async fn startup_rejects_bad_configuration() {
     assert!(mozmarket_server::app::build(cfg, db.clone(), clock.clone()).await.is_err());
     let mut cfg = h.cfg.clone();
     cfg.path_prefix = "/mozpay/".into();
-    assert!(mozmarket_server::app::build(cfg, db, clock).await.is_err());
+    assert!(mozmarket_server::app::build(cfg, db.clone(), clock.clone()).await.is_err());
+    let mut cfg = h.cfg.clone();
+    cfg.sse_keepalive = std::time::Duration::ZERO;
+    let err = mozmarket_server::app::build(cfg, db.clone(), clock.clone()).await.err().unwrap();
+    assert!(format!("{err:#}").contains("sse_keepalive"), "{err:#}");
+    let mut cfg = h.cfg.clone();
+    cfg.sse_max = std::time::Duration::MAX;
+    let err = mozmarket_server::app::build(cfg, db, clock).await.err().unwrap();
+    assert!(format!("{err:#}").contains("sse_max"), "{err:#}");
     h.cleanup().await;
 }

@@ -284,6 +284,16 @@ pub async fn build(cfg: AppConfig, db: Db, clock: Clock) -> anyhow::Result<App> 
     );
     anyhow::ensure!(!cfg.provider_domain.is_empty(), "the provider domain is empty");
     anyhow::ensure!(!cfg.keys.is_empty(), "app.keys is empty");
+    // Event streams need a real keep-alive period and a bounded lifetime (§2.4); either out of
+    // range would stop a stream from starting (a zero interval, an instant past the clock's range).
+    anyhow::ensure!(
+        !cfg.sse_keepalive.is_zero() && cfg.sse_keepalive <= Duration::from_secs(3600),
+        "app.sse_keepalive must be between 1 ms and 1 h"
+    );
+    anyhow::ensure!(
+        !cfg.sse_max.is_zero() && cfg.sse_max <= Duration::from_secs(24 * 3600),
+        "app.sse_max must be between 1 ms and 24 h"
+    );
     let mut secrets = Vec::with_capacity(cfg.keys.len());
     for pair in &cfg.keys {
         let secret = Hs256Key::from_secret(&pair.secret)
