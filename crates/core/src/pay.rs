@@ -116,7 +116,7 @@ pub use notice::{
     CHARGEBACK_TYP, NOTICE_BODY_CAP, NOTICE_LIFETIME_SECS, NOTICE_MAX_AGE_SECS, POSTBACK_TYP,
 };
 pub use receipt::{
-    certificate_payload, certify, jwks_document, receipt_payload, root_document, sign_receipt,
+    certificate_payload, certify, check_issued_chain, jwks_document, receipt_payload, root_document, sign_receipt,
     storedata, Certificate, ReceiptInput, ReceiptKind, CERTIFICATE_LIFETIME_SECS,
     DEFAULT_PRICE_LIMIT, EPHEMERAL_ROTATION_SECS, RECEIPT_LIFETIME_SECS, ROOT_DOCUMENT_PATH,
 };

@@ -5,6 +5,8 @@
 use super::ids::form_urlencode;
 use crate::hs256::JwsAlg;
 use crate::json::Json;
+use crate::jwk::{parse_jwk, KeyMaterial, KeySource};
+use crate::url::UrlParser;
 use crate::sign::{sign_jws, SignError, SigningKey};
 
 /// The default receipt lifetime: 182 days (`receipt.lifetime_s`, payments §6.2).
@@ -201,4 +203,81 @@ pub fn root_document(public_jwks: &[Json]) -> Json {
 /// `GET /.well-known/jwks.json`: `{"keys": [<root public JWK>, …]}` (payments §6.4).
 pub fn jwks_document(public_jwks: &[Json]) -> Json {
     Json::Obj(vec![("keys".into(), Json::Arr(public_jwks.to_vec()))])
+}
+
+/// Decodes a compact JWS for either receipt algorithm.
+fn decode_any(token: &str) -> Option<crate::hs256::UnverifiedJwt> {
+    crate::hs256::decode(token, JwsAlg::Es256, MAX_ISSUED_PART_BYTES)
+        .or_else(|_| crate::hs256::decode(token, JwsAlg::Rs256, MAX_ISSUED_PART_BYTES))
+        .ok()
+}
+
+/// Largest token of an issued `cert~receipt` the store's own check reads (one part).
+pub const MAX_ISSUED_PART_BYTES: usize = 64 * 1024;
+
+fn claim_num(claims: &Json, name: &str) -> Option<i64> {
+    claims.get(name).and_then(crate::hs256::numeric_date)
+}
+
+fn claim_str<'a>(claims: &'a Json, path: &[&str]) -> Option<&'a str> {
+    let mut v = claims;
+    for p in path {
+        v = v.get(p)?;
+    }
+    v.as_str()
+}
+
+/// The store's own check of a receipt it issued (payments §6.3 chain, with the §6.5
+/// relaxation: the expiry of either token is not a failure here, but the certificate must have
+/// been valid at the receipt's `iat`). `roots` are the store's trusted roots as
+/// `(kid, alg, key)`; `root_document_url` is what certificates name as `iss`. Returns the
+/// receipt's claims, or `None` for anything that is not such a receipt.
+pub fn check_issued_chain(
+    receipt: &str,
+    roots: &[(String, JwsAlg, KeyMaterial)],
+    root_document_url: &str,
+    urls: &dyn UrlParser,
+) -> Option<Json> {
+    let mut parts = receipt.split('~');
+    let (Some(cert_part), Some(receipt_part), None) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    // Certificate: kid names one of the roots, alg is the root's, signature verifies.
+    let cert = decode_any(cert_part)?;
+    let kid = cert.kid()?.to_owned();
+    let (_, root_alg, root_key) = roots.iter().find(|(k, _, _)| *k == kid)?;
+    if cert.alg() != *root_alg {
+        return None;
+    }
+    let cert = cert.verify_public(root_key).ok()?.into_claims();
+    if claim_str(&cert, &["typ"]) != Some("certified-key") || claim_str(&cert, &["iss"]) != Some(root_document_url) {
+        return None;
+    }
+    let (cert_nbf, cert_exp) = (claim_num(&cert, "nbf")?, claim_num(&cert, "exp")?);
+    let Some([jwk]) = cert.get("jwk").and_then(Json::as_array) else { return None };
+    let eph = parse_jwk(jwk, KeySource::Certificate, urls).ok()?;
+    let eph_alg = match eph.material {
+        KeyMaterial::P256(_) => JwsAlg::Es256,
+        KeyMaterial::Rsa(_) => JwsAlg::Rs256,
+    };
+    // Receipt: kid is the certified key's, alg matches, signature verifies.
+    let rec = decode_any(receipt_part)?;
+    if rec.alg() != eph_alg || rec.kid().is_none() || rec.kid() != eph.kid.as_deref() {
+        return None;
+    }
+    let claims = rec.verify_public(&eph.material).ok()?.into_claims();
+    // Required claims with their types.
+    let strings_ok = [&["typ"][..], &["product", "url"], &["product", "storedata"], &["user", "type"], &["user", "value"], &["iss"], &["verify"]]
+        .iter()
+        .all(|p| claim_str(&claims, p).is_some());
+    let (iat, _nbf, exp) = (claim_num(&claims, "iat")?, claim_num(&claims, "nbf")?, claim_num(&claims, "exp")?);
+    if !strings_ok || exp > cert_exp {
+        return None;
+    }
+    // The certificate was valid at the receipt's iat.
+    let leeway = crate::hs256::LEEWAY_SECS;
+    if cert_nbf > iat.saturating_add(leeway) || cert_exp <= iat.saturating_sub(leeway) {
+        return None;
+    }
+    Some(claims)
 }

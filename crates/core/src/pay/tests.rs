@@ -1757,6 +1757,30 @@ mod receipts {
         }
     }
 
+    /// The store's own check (§6.3 chain, §6.5 relaxation): accepts what it issued, at any
+    /// time; refuses another root, a tampered receipt, a third part and a non-receipt.
+    #[test]
+    fn check_issued_chain_accepts_own_receipts_only() {
+        let (root, eph) = (SigningKey::Es256(ec_key(1)), SigningKey::Es256(ec_key(2)));
+        let cert = certify(&root, "root-1", &eph, "eph-1", PROVIDER, ISSUED, 10.0).unwrap();
+        let payload = receipt_payload(&input(ReceiptKind::Purchase));
+        let receipt = sign_receipt(&cert, &eph, &payload).unwrap();
+        let doc = format!("{PROVIDER}{ROOT_DOCUMENT_PATH}");
+        let urls = crate::url::NativeUrlParser;
+        let roots = [("root-1".to_owned(), root.alg(), root.public_key())];
+        assert_eq!(check_issued_chain(&receipt, &roots, &doc, &urls), Some(payload));
+        let other = SigningKey::Es256(ec_key(3));
+        let other_roots = [("root-1".to_owned(), other.alg(), other.public_key())];
+        assert_eq!(check_issued_chain(&receipt, &other_roots, &doc, &urls), None, "other root");
+        assert_eq!(check_issued_chain(&receipt, &roots, "https://elsewhere/root.jwk", &urls), None);
+        let (c, j) = receipt.split_once('~').unwrap();
+        assert_eq!(check_issued_chain(&format!("{c}~{c}~{j}"), &roots, &doc, &urls), None);
+        assert_eq!(check_issued_chain(&format!("{j}~{c}"), &roots, &doc, &urls), None);
+        let mut tampered = j.to_owned();
+        tampered.insert(j.find('.').unwrap() + 3, 'A');
+        assert_eq!(check_issued_chain(&format!("{c}~{tampered}"), &roots, &doc, &urls), None);
+    }
+
     #[test]
     fn test_receipts_need_test_receipts_allowed() {
         let (root, eph) = (SigningKey::Es256(ec_key(1)), SigningKey::Es256(ec_key(2)));

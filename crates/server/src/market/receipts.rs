@@ -5,9 +5,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mozmarket_core::hs256::{self, numeric_date, Hs256Key, JwsAlg, UnverifiedJwt};
+use mozmarket_core::hs256::{numeric_date, Hs256Key};
 use mozmarket_core::json::Json;
-use mozmarket_core::jwk::{parse_jwk, KeyMaterial, KeySource};
 use mozmarket_core::pay::{
     decode_issue_jwt, issue_token_from_form, receipt_payload, sign_receipt, IssueCode, IssueError,
     ReceiptInput, ReceiptKind, ISSUE_BODY_CAP, JTI_MEMORY_SECS, ROOT_DOCUMENT_PATH,
@@ -23,9 +22,6 @@ use super::{signing, AppState, Inner};
 const VERIFY_BODY_CAP: usize = 64 * 1024;
 /// A receipt expiring sooner than this is `expired` at the verify service (§6.5 step 12).
 const EXPIRY_MARGIN_SECS: i64 = 10;
-/// Token length limit for receipt parts.
-const MAX_PART_BYTES: usize = 64 * 1024;
-
 async fn slow(st: &Inner, app_id: Option<i64>) {
     let settings = match app_id {
         Some(id) => store::effective_settings(&st.db, id).await,
@@ -292,13 +288,6 @@ async fn verify_endpoint(st: AppState, req: Request<Body>, endpoint: Endpoint) -
     }
 }
 
-/// Decodes a compact JWS for either receipt algorithm.
-fn decode_any(token: &str) -> Option<UnverifiedJwt> {
-    hs256::decode(token, JwsAlg::Es256, MAX_PART_BYTES)
-        .or_else(|_| hs256::decode(token, JwsAlg::Rs256, MAX_PART_BYTES))
-        .ok()
-}
-
 fn num(claims: &Json, name: &str) -> Option<i64> {
     claims.get(name).and_then(numeric_date)
 }
@@ -311,60 +300,12 @@ fn string<'a>(claims: &'a Json, path: &[&str]) -> Option<&'a str> {
     v.as_str()
 }
 
-/// The receipt payload after the §6.3 chain check with the §6.5 relaxation (expiry of either
-/// token is not a failure here; the certificate must have been valid at the receipt's `iat`).
+/// The receipt payload after the §6.3 chain check with the §6.5 relaxation, against this
+/// marketplace's trusted roots (the rule itself is core's `check_issued_chain`).
 pub(crate) async fn chain_check(st: &Inner, receipt: &str) -> anyhow::Result<Option<Json>> {
-    let mut parts = receipt.split('~');
-    let (Some(cert_part), Some(receipt_part), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Ok(None);
-    };
-    // Certificate: kid names one of our roots, alg is the root's, signature verifies.
-    let Some(cert) = decode_any(cert_part) else { return Ok(None) };
     let roots = signing::trusted_roots(st).await?;
-    let Some(kid) = cert.kid().map(str::to_owned) else { return Ok(None) };
-    let Some((_, root_alg, root_key)) = roots.iter().find(|(k, _, _)| *k == kid) else { return Ok(None) };
-    if cert.alg() != *root_alg {
-        return Ok(None);
-    }
-    let Ok(cert) = cert.verify_public(root_key) else { return Ok(None) };
-    let cert = cert.into_claims();
-    if string(&cert, &["typ"]) != Some("certified-key") {
-        return Ok(None);
-    }
     let root_doc = format!("{}{ROOT_DOCUMENT_PATH}", st.origin);
-    if string(&cert, &["iss"]) != Some(root_doc.as_str()) {
-        return Ok(None);
-    }
-    let (Some(cert_nbf), Some(cert_exp)) = (num(&cert, "nbf"), num(&cert, "exp")) else { return Ok(None) };
-    let Some([jwk]) = cert.get("jwk").and_then(Json::as_array) else { return Ok(None) };
-    let Ok(eph) = parse_jwk(jwk, KeySource::Certificate, &NativeUrlParser) else { return Ok(None) };
-    let eph_alg = match eph.material {
-        KeyMaterial::P256(_) => JwsAlg::Es256,
-        KeyMaterial::Rsa(_) => JwsAlg::Rs256,
-    };
-    // Receipt: kid is the certified key's, alg matches, signature verifies.
-    let Some(rec) = decode_any(receipt_part) else { return Ok(None) };
-    if rec.alg() != eph_alg || rec.kid().is_none() || rec.kid() != eph.kid.as_deref() {
-        return Ok(None);
-    }
-    let Ok(rec) = rec.verify_public(&eph.material) else { return Ok(None) };
-    let claims = rec.into_claims();
-    // Required claims with their types.
-    let strings_ok = [&["typ"][..], &["product", "url"], &["product", "storedata"], &["user", "type"], &["user", "value"], &["iss"], &["verify"]]
-        .iter()
-        .all(|p| string(&claims, p).is_some());
-    let (Some(iat), Some(_nbf), Some(exp)) = (num(&claims, "iat"), num(&claims, "nbf"), num(&claims, "exp")) else {
-        return Ok(None);
-    };
-    if !strings_ok || exp > cert_exp {
-        return Ok(None);
-    }
-    // The certificate was valid at the receipt's iat.
-    let leeway = hs256::LEEWAY_SECS;
-    if cert_nbf > iat.saturating_add(leeway) || cert_exp <= iat.saturating_sub(leeway) {
-        return Ok(None);
-    }
-    Ok(Some(claims))
+    Ok(mozmarket_core::pay::check_issued_chain(receipt, &roots, &root_doc, &NativeUrlParser))
 }
 
 /// host:port of a URL (default port filled in).
