@@ -55,9 +55,20 @@ const indexJs = await src('index.js');
 const classicJs = await src('classic.js');
 const indexDts = await src('index.d.ts');
 const classicDts = await src('classic.d.ts');
+const fullJs = await src('full.js');
+const elementJs = await src('element.js');
+const widgetJs = await src('widget.js');
+const fullDts = await src('full.d.ts');
+const prompterJs = await src('prompter.js');
+const prompterDts = await src('prompter.d.ts');
+const fullCoreJs = path.join(pkg, 'core-full', 'mozmarket_full.js');
+const haveFull = await exists(fullCoreJs);
 
 // Our own sources must stay CSP-clean (script-src 'self' 'wasm-unsafe-eval').
-for (const [name, text] of [['receipts.js', receiptsJs], ['index.js', indexJs], ['classic.js', classicJs]]) {
+for (const [name, text] of [
+  ['receipts.js', receiptsJs], ['index.js', indexJs], ['classic.js', classicJs], ['full.js', fullJs],
+  ['element.js', elementJs], ['widget.js', widgetJs], ['prompter.js', prompterJs],
+]) {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   for (const bad of [/\beval\s*\(/, /\bnew\s+Function\b/, /\binnerHTML\b/, /\bouterHTML\b/, /setTimeout\(\s*['"`]/]) {
     if (bad.test(code)) fail(`js/${name} contains a forbidden construct: ${bad}`);
@@ -85,22 +96,35 @@ const packageJson = () => ({
   types: './index.d.ts',
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
+    './full': { types: './full.d.ts', default: './full.js' },
+    './element': { types: './full.d.ts', default: './element.js' },
     './classic': { types: './mozmarket-receipts.d.ts', default: './mozmarket-receipts.js' },
     './wasm': './core/mozmarket_core_bg.wasm',
+    './wasm-full': './core-full/mozmarket_full_bg.wasm',
     './package.json': './package.json',
   },
   files: [
     'index.js',
     'index.d.ts',
     'receipts.js',
+    'full.js',
+    'full.d.ts',
+    'element.js',
+    'widget.js',
+    'prompter.js',
+    'prompter.d.ts',
     'mozmarket-receipts.js',
     'mozmarket-receipts.d.ts',
     'core/mozmarket_core.js',
     'core/mozmarket_core.d.ts',
     'core/mozmarket_core_bg.wasm',
     'core/mozmarket_core_bg.wasm.d.ts',
+    'core-full/mozmarket_full.js',
+    'core-full/mozmarket_full.d.ts',
+    'core-full/mozmarket_full_bg.wasm',
+    'core-full/mozmarket_full_bg.wasm.d.ts',
   ],
-  sideEffects: ['./mozmarket-receipts.js'],
+  sideEffects: ['./mozmarket-receipts.js', './element.js'],
   engines: { node: '>=18' },
 });
 
@@ -122,10 +146,16 @@ if (!Array.isArray(classTree) || classTree.length === 0) fail('classTree() retur
 // receipts.js → classic: drop the `export` keyword of top-level declarations.
 const exportDecl = /^export (?=(?:async\s+)?function\b|const\b|let\b|class\b)/gm;
 if (!exportDecl.test(receiptsJs)) fail('js/receipts.js has no exported declaration');
-const receiptsClassic = receiptsJs.replace(exportDecl, '');
-if (/^\s*(?:import|export)\b(?!\s*\()/m.test(receiptsClassic) || /import\.meta/.test(receiptsClassic)) {
-  fail('js/receipts.js must have no imports, no import.meta and only `export` declarations');
-}
+const stripExports = (name, text) => {
+  exportDecl.lastIndex = 0;
+  const out = text.replace(exportDecl, '');
+  if (/^\s*(?:import|export)\b(?!\s*\()/m.test(out) || /import\.meta/.test(out)) {
+    fail(`js/${name} must have no imports, no import.meta and only \`export\` declarations`);
+  }
+  return out;
+};
+const receiptsClassic = stripExports('receipts.js', receiptsJs);
+const prompterClassic = stripExports('prompter.js', prompterJs);
 const placeholder = /\/\* @mozmarket-class-tree \*\/ null/;
 if (!placeholder.test(classicJs)) fail('js/classic.js lacks the class-tree placeholder');
 const classicBody = classicJs.replace(placeholder, () => JSON.stringify(classTree));
@@ -139,14 +169,23 @@ const classicScript =
   "'use strict';\n" +
   receiptsClassic +
   '\n' +
+  prompterClassic +
+  '\n' +
   classicBody +
   '\n})();\n';
 
+if (!haveFull) fail(`${path.relative(repo, fullCoreJs)} is missing: build the full core too (scripts/build-wasm.sh all)`);
 const out = [
   ['index.js', banner('ES module entry') + indexJs],
   ['receipts.js', banner('receipts JS layer') + receiptsJs],
   ['mozmarket-receipts.js', classicScript],
   ['index.d.ts', indexDts],
+  ['full.js', banner('full ES module entry') + fullJs],
+  ['element.js', banner('custom elements entry') + elementJs],
+  ['widget.js', banner('widgets JS layer') + widgetJs],
+  ['prompter.js', banner('Prompter JS layer') + prompterJs],
+  ['full.d.ts', fullDts],
+  ['prompter.d.ts', prompterDts],
   ['mozmarket-receipts.d.ts', classicDts],
   ['package.json', JSON.stringify(packageJson(), null, 2) + '\n'],
 ];

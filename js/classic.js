@@ -7,11 +7,13 @@
  * rows taken at build time, so `Verifier.states`/`errors` exist before the wasm has loaded.
  *
  * What it does, synchronously, when the script runs:
- * - defines `mozmarket.receipts.{Verifier, verify, addReceipt, listReceipts, ready}` on the
- *   global object, reusing `mozmarket` and `mozmarket.receipts` if they already exist;
- * - starts loading the core in the background with dynamic `import()` of
- *   `core/mozmarket_core.js` next to this script (so CSP `script-src 'self' 'wasm-unsafe-eval'`
- *   is enough); `ready` resolves when it has loaded and rejects with the load error.
+ * - defines `mozmarket.receipts.{Verifier, Prompter, verify, addReceipt, listReceipts, ready}`
+ *   on the global object, reusing `mozmarket` and `mozmarket.receipts` if they already exist
+ *   (js/prompter.js is pasted in before this file, like receipts.js);
+ * - starts loading the full core (it holds the Prompter's renderer) in the background with
+ *   dynamic `import()` of `core-full/mozmarket_full.js` next to this script (so CSP
+ *   `script-src 'self' 'wasm-unsafe-eval'` is enough); `ready` resolves when it has loaded and
+ *   rejects with the load error.
  * Before that: compat-mode Verifiers can be built, runs wait for the core, and calls that need the
  * core synchronously throw `mozmarket.receipts is not ready` (in createReceipts).
  */
@@ -41,8 +43,8 @@ const loading = (function () {
   let moduleUrl;
   let wasmUrl;
   try {
-    moduleUrl = new URL('core/mozmarket_core.js', scriptUrl).href;
-    wasmUrl = new URL('core/mozmarket_core_bg.wasm', scriptUrl).href;
+    moduleUrl = new URL('core-full/mozmarket_full.js', scriptUrl).href;
+    wasmUrl = new URL('core-full/mozmarket_full_bg.wasm', scriptUrl).href;
   } catch (e) {
     return Promise.reject(e);
   }
@@ -60,6 +62,7 @@ loading.catch(() => {});
 const receiptsApi = createReceipts(() => loadedCore, 'classic', {
   loading,
   classTree: CLASS_TREE,
+  extend: createPrompter,
 });
 receiptsApi.ready.catch(() => {});
 

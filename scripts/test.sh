@@ -12,7 +12,7 @@
 #   native     cargo test --workspace
 #   fuzz       every cargo-fuzz target for FUZZ_SECONDS (default 20) each
 #   wasm       wasm-bindgen tests (tests/web.rs) in headless Chromium
-#   build      scripts/build-wasm.sh verifier (release wasm, wasm-opt, assemble pkg/, eval scan)
+#   build      scripts/build-wasm.sh all (both wasm builds, wasm-opt, assemble pkg/, eval scan)
 #   size       scripts/size-report.mjs (prints OVER/UNDER; SIZE_STRICT=1 makes OVER fail)
 #   browser    node --test tests/browser/ (when that directory has tests)
 #   e2e        the debug server binary, then node --test tests/e2e/: the demo against the real
@@ -110,8 +110,15 @@ wasm_tests() {
     cargo test --target wasm32-unknown-unknown -p mozmarket
 }
 
+# The demo shop and the pay widget against the real server binary (tests/e2e/). Needs pkg/ with
+# the full build (the build tier) and node_modules/axe-core (setup). One test file at a time: each
+# starts its own server and Chromium, and the widget's timings (grace periods, timeouts) are
+# measured. Screenshots and latency.json go to target/e2e-artifacts/ (emptied first).
 e2e_tests() {
-  cargo build -p mozmarket-server --bin mozmarket-server && node --test tests/e2e/
+  local artifacts="${CARGO_TARGET_DIR:-target}/e2e-artifacts"
+  rm -rf "$artifacts" && mkdir -p "$artifacts" &&
+    cargo build -p mozmarket-server --bin mozmarket-server &&
+    node --test --test-concurrency=1 tests/e2e/
 }
 
 size_report() {
@@ -153,7 +160,7 @@ else
   tier fuzz bash scripts/fuzz-smoke.sh
 fi
 tier wasm wasm_tests
-tier build bash scripts/build-wasm.sh verifier
+tier build bash scripts/build-wasm.sh all
 tier size size_report
 if [ -d tests/browser ] && [ -n "$(find tests/browser -type f \( -name '*.js' -o -name '*.mjs' -o -name '*.cjs' \) -print -quit)" ]; then
   tier browser node --test tests/browser/

@@ -19,6 +19,8 @@
 
 mod convert;
 mod urlparse;
+#[cfg(feature = "full")]
+pub mod ui;
 
 use convert::{failure_to_js, json_to_js, obj, set};
 use js_sys::{Array, Error as JsError};

@@ -74,7 +74,7 @@ export async function setup() {
         });
       });
     }
-    const file = surface === 'classic' ? 'classic.html' : surface === 'broken' ? 'broken.html' : 'esm.html';
+    const file = { classic: 'classic.html', broken: 'broken.html', full: 'full.html' }[surface] || 'esm.html';
     await page.goto(srv.url('/pages/' + file));
     await page.waitForFunction(() => window.mmReady === true, null, { timeout: 10000 });
     return {

@@ -40,7 +40,8 @@
 //! ([`MessageKey`], [`negotiate_locale`], [`format_message`], [`product_text`], §7.9), pay URL
 //! templates ([`PayProviders`], §5.1), timing options and the polling backoff ([`Timing`], §7.4),
 //! the popup features string ([`popup_features`], §5.2), the status/store answer
-//! classification ([`classify_status`], [`classify_store_answer`]) and the Restore button's
+//! classification ([`classify_status`], [`classify_store_answer`]), the local receipt check
+//! ([`check_receipt`], [`verify_url_in_sites`], §7.5 stage 1) and the Restore button's
 //! decisions ([`classify_restore_list`], [`restore_outcome`], §7.8).
 
 use crate::error::clip;
@@ -48,6 +49,11 @@ use crate::hs256::{self, JwsAlg};
 use crate::json::{self, Duplicates, Json, Limits};
 use crate::pay::{is_loopback_host, MAX_PAY_JWT_BYTES, PAY_TYP};
 use crate::url::{origin, UrlParser};
+
+mod receipt_check;
+pub use receipt_check::{
+    check_receipt, verify_url_in_sites, ReceiptCheck, ReceiptPolicy, TrustedRoot, RECEIPT_LEEWAY_MS,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Constants
