@@ -62,7 +62,9 @@ const fullDts = await src('full.d.ts');
 const prompterJs = await src('prompter.js');
 const prompterDts = await src('prompter.d.ts');
 const fullCoreJs = path.join(pkg, 'core-full', 'mozmarket_full.js');
-const haveFull = await exists(fullCoreJs);
+if (!(await exists(fullCoreJs))) {
+  fail(`${path.relative(repo, fullCoreJs)} is missing: build the full core too (scripts/build-wasm.sh all)`);
+}
 
 // Our own sources must stay CSP-clean (script-src 'self' 'wasm-unsafe-eval').
 for (const [name, text] of [
@@ -143,6 +145,20 @@ try {
 }
 if (!Array.isArray(classTree) || classTree.length === 0) fail('classTree() returned no classes');
 
+// The Prompter's default templates, from the full core, for the classic script (so that
+// `Prompter.prototype.templates` is filled as soon as the script runs, before the wasm loads).
+let prompterTemplates;
+try {
+  const full = await import(pathToFileURL(fullCoreJs).href);
+  full.initSync({ module: await readFile(path.join(pkg, 'core-full', 'mozmarket_full_bg.wasm')) });
+  prompterTemplates = full.prompterDefaultTemplates();
+} catch (e) {
+  fail(`could not load the full core to read prompterDefaultTemplates(): ${e && e.stack ? e.stack : e}`);
+}
+if (!prompterTemplates || typeof prompterTemplates !== 'object' || Object.keys(prompterTemplates).length !== 10) {
+  fail('prompterDefaultTemplates() did not return the ten templates');
+}
+
 // receipts.js → classic: drop the `export` keyword of top-level declarations.
 const exportDecl = /^export (?=(?:async\s+)?function\b|const\b|let\b|class\b)/gm;
 if (!exportDecl.test(receiptsJs)) fail('js/receipts.js has no exported declaration');
@@ -155,7 +171,11 @@ const stripExports = (name, text) => {
   return out;
 };
 const receiptsClassic = stripExports('receipts.js', receiptsJs);
-const prompterClassic = stripExports('prompter.js', prompterJs);
+const templatesPlaceholder = /\/\* @mozmarket-prompter-templates \*\/ null/;
+if (!templatesPlaceholder.test(prompterJs)) fail('js/prompter.js lacks the templates placeholder');
+const prompterClassic = stripExports('prompter.js', prompterJs).replace(templatesPlaceholder, () =>
+  JSON.stringify(prompterTemplates),
+);
 const placeholder = /\/\* @mozmarket-class-tree \*\/ null/;
 if (!placeholder.test(classicJs)) fail('js/classic.js lacks the class-tree placeholder');
 const classicBody = classicJs.replace(placeholder, () => JSON.stringify(classTree));
@@ -174,7 +194,6 @@ const classicScript =
   classicBody +
   '\n})();\n';
 
-if (!haveFull) fail(`${path.relative(repo, fullCoreJs)} is missing: build the full core too (scripts/build-wasm.sh all)`);
 const out = [
   ['index.js', banner('ES module entry') + indexJs],
   ['receipts.js', banner('receipts JS layer') + receiptsJs],

@@ -51,6 +51,12 @@ const DEFAULTS = {
 const MAX_RECEIPTS = 500;
 /** The fxpay key of the local receipt store (§7.2). */
 const RECEIPT_STORE_KEY = 'fxpayReceipts';
+/**
+ * The key the pay widget writes (payments §7.5). receipts §7.2 names only `fxpayReceipts`, so a
+ * receipt the widget installed would be invisible to `verify()`: readers read both keys (the
+ * widget's first), writers keep writing their own spec's key.
+ */
+const WIDGET_STORE_KEY = 'mozmarketReceipts';
 /** Cache key prefix (§5.5). */
 const CACHE_PREFIX = 'receiptverifier.';
 /**
@@ -215,11 +221,11 @@ function appReceiptValues(receipts) {
  * Reads the local receipt store (§7.2). `warn(message)` reports an unreadable value.
  * Returns the receipt strings (deduplicated, at most 500).
  */
-function readLocalStore(storage, warn) {
+function readLocalStoreKey(storage, key, warn) {
   if (!storage) return [];
   let text;
   try {
-    text = storage.getItem(RECEIPT_STORE_KEY);
+    text = storage.getItem(key);
   } catch (_) {
     return []; // unavailable storage counts as disabled
   }
@@ -241,6 +247,22 @@ function readLocalStore(storage, warn) {
     if (typeof r !== 'string' || seen.has(r)) continue;
     seen.add(r);
     out.push(r);
+  }
+  return out;
+}
+
+/** Both local receipt stores (§7.2 and the widget's), deduplicated, at most 500 receipts. */
+function readLocalStore(storage, warn) {
+  const out = [];
+  const seen = new Set();
+  for (const key of [WIDGET_STORE_KEY, RECEIPT_STORE_KEY]) {
+    for (const r of readLocalStoreKey(storage, key, warn)) {
+      if (out.length >= MAX_RECEIPTS) return out;
+      const k = str(r);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(r);
+    }
   }
   return out;
 }

@@ -92,7 +92,8 @@ fi
 # gets nothing it would have to undo. The tests run against these minified files.
 TERSER="node_modules/.bin/terser"
 [ -x "$TERSER" ] || die "terser is missing: run scripts/setup.sh (npm install)"
-for f in pkg/index.js pkg/receipts.js pkg/core/mozmarket_core.js pkg/core-full/mozmarket_full.js \
+for f in pkg/index.js pkg/receipts.js pkg/full.js pkg/element.js pkg/widget.js pkg/prompter.js \
+  pkg/core/mozmarket_core.js pkg/core-full/mozmarket_full.js \
   pkg/mozmarket-receipts.js; do
   [ -f "$f" ] || continue
   kind=(--module)

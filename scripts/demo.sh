@@ -30,7 +30,7 @@ done
 # Everything a fresh machine needs (idempotent, quiet when nothing is missing), then the package
 # the demo page loads. A failed build stops the demo: a page without its verifier is no demo.
 bash scripts/setup.sh
-bash scripts/build-wasm.sh verifier >&2
+bash scripts/build-wasm.sh all >&2
 
 if [ "$postgres" = 1 ]; then
   DATABASE_URL="$(bash scripts/postgres.sh)"

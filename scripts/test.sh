@@ -6,7 +6,8 @@
 # Tiers, in order; the first failure stops the run:
 #   setup      scripts/setup.sh (installs what is missing: wasm target, wasm-bindgen-cli,
 #              chromium + chromedriver, node_modules, cargo-fuzz)
-#   clippy     the workspace natively, the wasm crate on wasm32 (with tests/web.rs), the fuzz crate
+#   clippy     the workspace natively, the wasm crate on wasm32 (with tests/web.rs; and the full
+#              build's UI), the fuzz crate
 #   postgres   scripts/postgres.sh (when present): a loopback PostgreSQL whose URL goes to the
 #              server's tests as MOZMARKET_TEST_POSTGRES_URL (SKIP_POSTGRES=1: SQLite only)
 #   native     cargo test --workspace
@@ -15,9 +16,11 @@
 #   build      scripts/build-wasm.sh all (both wasm builds, wasm-opt, assemble pkg/, eval scan)
 #   size       scripts/size-report.mjs (prints OVER/UNDER; SIZE_STRICT=1 makes OVER fail)
 #   browser    node --test tests/browser/ (when that directory has tests)
-#   e2e        the debug server binary, then node --test tests/e2e/: the demo against the real
-#              `mozmarket-server serve --demo` (buy, pay page, verify, refund; screenshots in
-#              test-results/e2e/)
+#   e2e        the debug server binary, then node --test tests/e2e/: the demo shop and the pay
+#              widget against the real server (popup and mozPay purchases, chargeback and the
+#              Prompter, cancel, closed popup, foreign messages, app server down, provider
+#              faults, the strict-CSP page, axe-core; screenshots and latency.json in
+#              target/e2e-artifacts/)
 #
 # Every tier's output goes to the console and to target/test-logs/<tier>.log. The last line is
 # `tests: N passed, M failed`, N and M summed over the tiers' own counts (cargo's
@@ -100,6 +103,7 @@ versions() {
 clippy_all() {
   cargo clippy --workspace --all-targets --quiet -- -D warnings &&
     cargo clippy -p mozmarket --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings &&
+    cargo clippy -p mozmarket --target wasm32-unknown-unknown --lib --features full --quiet -- -D warnings &&
     cargo clippy --manifest-path crates/core/fuzz/Cargo.toml --all-targets --quiet -- -D warnings
 }
 

@@ -1,12 +1,30 @@
 // The mozmarket demo shop (spec/payments.md §1.1, §8.9). No inline script: the page's CSP is
-// `script-src 'self' 'wasm-unsafe-eval'`. Until the pay widget exists, this file runs the purchase
-// flow by hand: buy → pay page popup → wait for the app server (events, else polling) → install
-// the receipt → verify it. All text goes into the DOM as text, never as markup.
+// `script-src 'self' 'wasm-unsafe-eval'` with `require-trusted-types-for 'script'`.
+//
+// What the page does, as a web app that sells in-app products would:
+// - at launch, verifies the receipts it holds with the strict Verifier (the marketplace's root
+//   keys from /demo/config.json are the only trusted keys) and, when that fails (a refund, a
+//   tampered receipt), lets the Prompter tell the buyer what to do;
+// - shows one <mozmarket-buy-button> per catalogue product and a <mozmarket-restore-button>; the
+//   widget runs the whole purchase (pay page popup or navigator.mozPay, waiting for the app
+//   server, installing and verifying the receipt);
+// - grants nothing itself: it re-reads what the server says the buyer owns after every event.
+//
+// All text goes into the DOM as text, never as markup. The module also exports the options it
+// gives the widget, so that a test (or a developer in the console) can mount another button with
+// the same configuration: `(await import('/www/demo.js')).createBuyButton(product, overrides)`.
 
-const VERSION = 'demo-0.1';
+const VERSION = 'demo-0.2';
+/** The widget's local receipt store (its `localStorageKey` default, payments §0.1). */
+const WIDGET_STORE_KEY = 'mozmarketReceipts';
 const $ = (id) => document.getElementById(id);
-let config = null;
-let mozmarket = null;
+
+/** /demo/config.json: {appOrigin, marketOrigin, pathPrefix, trustedKeys, products}. */
+export let config = null;
+/** The full ES module (/pkg/full.js), or the verifier-only one when the widget is not built. */
+export let mozmarket = null;
+let widget = false; // whether the full build (with the widget and the Prompter) loaded
+let prompter = null;
 
 function text(el, value, cls) {
   el.textContent = value;
@@ -19,15 +37,86 @@ function log(line) {
   $('purchase-log').appendChild(li);
 }
 
-async function api(path, init = {}) {
-  const headers = { 'X-Mozmarket-Version': VERSION, Accept: 'application/json', ...(init.headers || {}) };
-  const res = await fetch(path, { credentials: 'same-origin', ...init, headers });
+async function api(path) {
+  const headers = { 'X-Mozmarket-Version': VERSION, Accept: 'application/json' };
+  const res = await fetch(path, { credentials: 'same-origin', headers, cache: 'no-store' });
   let body = null;
   try { body = await res.json(); } catch { body = null; }
   return { status: res.status, body };
 }
 
-// ---- launch-time verification -------------------------------------------------------------
+// ---- configuration handed to the widget --------------------------------------------------------
+
+/** The certificate `iss` of the marketplace's receipts: its root-document URL (§6.3). */
+function rootDocumentUrl() {
+  return `${config.marketOrigin}/public_keys/root.jwk`;
+}
+
+/**
+ * The trusted roots: the root keys pinned from /demo/config.json when the app server has them
+ * (the demo bootstrap), otherwise the marketplace's root document fetched by the widget.
+ */
+function trustedRoots() {
+  const keys = config.trustedKeys && Array.isArray(config.trustedKeys.keys) ? config.trustedKeys.keys : null;
+  return keys ? [{ url: rootDocumentUrl(), keys }] : [{ url: rootDocumentUrl() }];
+}
+
+const SUPPORT = () => ({ text: 'Questions about a purchase? The demo shop can help.', url: `${config.appOrigin}/#support` });
+
+/** The `options` property of every Buy button on the page (merged over its attributes). */
+export function buyButtonOptions(overrides = {}) {
+  return { trustedRoots: trustedRoots(), support: SUPPORT(), ...overrides };
+}
+
+/**
+ * A <mozmarket-buy-button> for `product` ({id, name}); `overrides` go into its `options`
+ * property. Not attached to the document: the caller places it.
+ */
+export function createBuyButton(product, overrides = {}, { owned = false } = {}) {
+  const el = document.createElement('mozmarket-buy-button');
+  el.setAttribute('product', product.id);
+  if (product.name) el.setAttribute('product-name', product.name);
+  el.setAttribute('buy-url', `${config.pathPrefix}/product/{id}/buy`);
+  el.setAttribute('provider-origin', config.marketOrigin);
+  el.setAttribute('app-origin', config.appOrigin);
+  // The demo app server signs simulated pay requests (§8.9): they end in test receipts.
+  el.setAttribute('allow-test-receipts', '');
+  if (owned) el.setAttribute('owned', '');
+  el.options = buyButtonOptions(overrides);
+  return el;
+}
+
+/** The <mozmarket-restore-button>, with the verification options of §7.8 only. */
+export function createRestoreButton(overrides = {}) {
+  const el = document.createElement('mozmarket-restore-button');
+  el.setAttribute('restore-url', `${config.pathPrefix}/receipts`);
+  el.setAttribute('app-origin', config.appOrigin);
+  el.setAttribute('allow-test-receipts', '');
+  el.options = {
+    trustedRoots: trustedRoots(),
+    receiptCheckSites: [`${config.marketOrigin}/receipts/verify`, `${config.marketOrigin}/receipts/verify/test`],
+    support: SUPPORT(),
+    ...overrides,
+  };
+  return el;
+}
+
+// ---- launch-time verification ------------------------------------------------------------------
+
+/**
+ * The receipts the widget installed. Without navigator.mozApps the Buy and Restore buttons keep
+ * them in localStorage["mozmarketReceipts"] (payments §7.5), a key the Verifier does not read (it
+ * reads fxpay's "fxpayReceipts", receipts §7.2): the app hands them over with the `receipts`
+ * option.
+ */
+function widgetReceipts() {
+  try {
+    const list = JSON.parse(window.localStorage.getItem(WIDGET_STORE_KEY) || '[]');
+    return Array.isArray(list) ? list.filter((r) => typeof r === 'string') : [];
+  } catch {
+    return [];
+  }
+}
 
 function newVerifier() {
   return new mozmarket.Verifier({
@@ -35,22 +124,24 @@ function newVerifier() {
     trustedKeys: config.trustedKeys || { keys: [] },
     installs_allowed_from: [config.marketOrigin],
     productURL: config.appOrigin,
-    typsAllowed: ['purchase-receipt', 'test-receipt'],
+    typsAllowed: ['purchase-receipt', 'test-receipt'], // simulated payments issue test receipts
+    receipts: widgetReceipts(),
     onlog: null,
   });
 }
 
-async function verifyNow() {
+/** Verifies the installed receipts; on a failure the Prompter shows the buyer what to do. */
+export async function verifyNow() {
   const out = $('verify-state');
   if (!mozmarket) {
-    text(out, 'the verifier package (/pkg/) is not built: run scripts/build-wasm.sh', 'bad');
-    return;
+    text(out, 'the package (/pkg/) is not built: run scripts/build-wasm.sh all', 'bad');
+    return null;
   }
   text(out, 'checking…');
   const v = await newVerifier().verify();
   const name = v.state && v.state.name;
-  const good = name === 'OK' || name === 'OKCache' || name === 'OKStaleCache';
-  // Without navigator.mozApps and without receipts in the local store there is nothing to check.
+  const good = v.state instanceof v.states.OK; // OK, OKCache, OKStaleCache
+  // Nothing installed yet: nothing to check.
   const empty = name === 'NoReceipts' || name === 'MozAppsNotSupported';
   const shown = empty ? `${name}: no receipts installed yet` : `${name}${v.state.detail ? ` — ${v.state.detail}` : ''}`;
   text(out, shown, good ? 'ok' : empty ? '' : 'bad');
@@ -68,170 +159,64 @@ async function verifyNow() {
     li.textContent = `✗ a receipt failed: ${error.name}${error.detail ? ` — ${error.detail}` : ''}`;
     list.appendChild(li);
   });
+  showPrompter(v);
+  return v;
 }
 
-async function restore() {
-  const r = await api(`${config.pathPrefix}/receipts`);
-  if (r.status !== 200) {
-    log(`restore failed: HTTP ${r.status} ${r.body && r.body.error_code}`);
-    return;
+/**
+ * The Prompter for the failures the buyer can act on: receipts that no longer verify (refunded,
+ * invalid, tampered) and internal errors. A shop that sells in-app products lets everyone in,
+ * so "nothing installed yet" shows nothing (allowNoInstall), and every message is closable.
+ */
+function showPrompter(v) {
+  if (prompter) {
+    prompter.removeOverlay();
+    prompter = null;
   }
-  for (const entry of r.body.receipts) {
-    if (mozmarket) {
-      try {
-        await mozmarket.addReceipt(entry.receipt);
-      } catch (e) {
-        log(`could not install the receipt for ${entry.productId}: ${e.code || e}`);
-      }
-    }
-  }
-  log(`restore: ${r.body.receipts.length} receipt(s) from the app server`);
-  await verifyNow();
-  await showEntitlements();
+  if (!widget || !mozmarket.Prompter) return;
+  const bad = v.state instanceof v.states.NoValidReceipts || v.state instanceof v.states.InternalError;
+  if (!bad) return;
+  prompter = new mozmarket.Prompter({
+    storeURL: `${config.appOrigin}/#shop`,
+    supportHTML: '<a href="mailto:support@example.com">support@example.com</a>',
+    allowNoInstall: true,
+    verifier: v,
+  });
 }
 
-async function showEntitlements() {
+// ---- what the server says the buyer owns -------------------------------------------------------
+
+async function entitlements() {
   const r = await api(`${config.pathPrefix}/entitlements`);
+  return r.status === 200 && r.body && Array.isArray(r.body.products) ? r.body.products : null;
+}
+
+export async function showEntitlements(products) {
+  const owned = products || await entitlements();
   const list = $('entitlements');
   list.replaceChildren();
-  if (r.status !== 200) return;
-  if (r.body.products.length === 0) {
+  if (!owned) {
+    const li = document.createElement('li');
+    li.className = 'bad';
+    li.textContent = 'The app server did not answer.';
+    list.appendChild(li);
+    return;
+  }
+  if (owned.length === 0) {
     const li = document.createElement('li');
     li.textContent = 'Nothing yet.';
     list.appendChild(li);
   }
-  for (const p of r.body.products) {
+  for (const p of owned) {
     const li = document.createElement('li');
     li.textContent = `${p.productId} — ${p.transactionID} (since ${new Date(p.grantedAt).toLocaleString()})`;
     list.appendChild(li);
   }
 }
 
-// ---- purchase ------------------------------------------------------------------------------
+// ---- the shop ----------------------------------------------------------------------------------
 
-let busy = false;
-
-function openBlankPopup() {
-  const w = 400;
-  const h = 560;
-  const left = Math.round(window.screenX + (window.outerWidth - w) / 2);
-  const top = Math.round(window.screenY + (window.outerHeight - h) / 2);
-  const popup = window.open('', 'MozmarketPay',
-    `popup=yes,width=${w},height=${h},left=${left},top=${top},resizable=yes,scrollbars=yes,location=yes,toolbar=no,menubar=no,status=no`);
-  if (popup && !popup.closed) {
-    try {
-      popup.document.title = 'Loading payment…';
-      popup.document.body.replaceChildren(popup.document.createTextNode('Loading payment…'));
-    } catch { /* not same-origin any more */ }
-    return popup;
-  }
-  return null;
-}
-
-function waitForStatus(buy) {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (s) => { if (!done) { done = true; resolve(s); } };
-    const started = Date.now();
-    const poll = async (delay) => {
-      if (done) return;
-      if (Date.now() - started > 120000) { finish({ status: 'failed', error: 'TRANSACTION_TIMEOUT' }); return; }
-      const r = await api(buy.statusURL).catch(() => ({ status: 0 }));
-      if (r.status === 200 && r.body && r.body.status !== 'pending' && r.body.status !== 'incomplete') {
-        finish(r.body);
-        return;
-      }
-      setTimeout(() => poll(Math.min(delay * 2, 2000)), delay);
-    };
-    if (buy.statusEventsURL && 'EventSource' in window) {
-      const es = new EventSource(buy.statusEventsURL);
-      es.addEventListener('status', (ev) => {
-        const s = JSON.parse(ev.data);
-        log(`status event: ${s.status}${s.error ? ` (${s.error})` : ''}`);
-        if (s.status === 'complete' || s.status === 'failed') { es.close(); finish(s); }
-      });
-      es.onerror = () => { es.close(); poll(250); };
-    } else {
-      poll(250);
-    }
-  });
-}
-
-async function purchase(product, button) {
-  if (busy) return;
-  busy = true;
-  button.disabled = true;
-  $('pay-link-row').hidden = true;
-  const popup = openBlankPopup();
-  const state = $('purchase-state');
-  try {
-    text(state, `Buying ${product.name}…`);
-    const key = crypto.randomUUID();
-    const r = await api(`${config.pathPrefix}/product/${encodeURIComponent(product.id)}/buy`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-      body: '{}',
-    });
-    if (r.status !== 201 && r.status !== 200) {
-      if (popup) popup.close();
-      text(state, `Buy failed: HTTP ${r.status} ${r.body ? r.body.error_code : ''}`, 'bad');
-      return;
-    }
-    const buy = r.body;
-    log(`order ${buy.orderId} created${buy.simulated ? ' (simulated payment)' : ''}`);
-    const payURL = `${config.marketOrigin}/mozpay/?req=${encodeURIComponent(buy.jwt)}`;
-    $('pay-link').href = payURL;
-    let popupResult = Promise.resolve();
-    if (popup) {
-      popup.location = payURL;
-      popupResult = new Promise((resolve) => {
-        const onMessage = (ev) => {
-          if (ev.origin !== config.marketOrigin || ev.source !== popup) return;
-          if (!ev.data || typeof ev.data.status !== 'string' || ev.data.status === 'unloaded') return;
-          window.removeEventListener('message', onMessage);
-          log(`pay page says: ${ev.data.status}${ev.data.errorCode ? ` (${ev.data.errorCode})` : ''}`);
-          if (ev.data.status === 'ok') popup.close();
-          resolve(ev.data);
-        };
-        window.addEventListener('message', onMessage);
-      });
-    } else {
-      $('pay-link-row').hidden = false;
-    }
-    text(state, 'Complete the payment in the marketplace window…');
-    // The server's status decides (a client-side "ok" grants nothing); the pay page's message
-    // only tells when to stop waiting for the window.
-    const serverStatus = waitForStatus(buy);
-    const message = await Promise.race([popupResult.then((m) => m || { status: 'ok' }), serverStatus.then((s) => ({ final: s }))]);
-    if (message.status === 'failed') {
-      text(state, `Payment not completed: ${message.errorCode || 'failed'}`, 'bad');
-      return;
-    }
-    text(state, 'Waiting for the app server to confirm the payment…');
-    const final = message.final || await serverStatus;
-    if (final.status !== 'complete') {
-      text(state, `The purchase failed: ${final.error}${final.message ? ` — ${final.message}` : ''}`, 'bad');
-      await showEntitlements();
-      return;
-    }
-    log(`confirmed: ${final.transactionID}`);
-    if (mozmarket) {
-      const added = await mozmarket.addReceipt(final.receipt).catch((e) => ({ error: e }));
-      log(added.error ? `receipt not installed: ${added.error.code}` : `receipt installed (${added.storage})`);
-    }
-    text(state, `Purchased ${product.name}.`, 'ok');
-    await verifyNow();
-    await showEntitlements();
-  } catch (e) {
-    if (popup) popup.close();
-    text(state, `Error: ${e && e.message ? e.message : e}`, 'bad');
-  } finally {
-    busy = false;
-    button.disabled = false;
-  }
-}
-
-function showProducts() {
+function showProducts(owned) {
   const list = $('products');
   list.replaceChildren();
   if (!config.products) {
@@ -239,8 +224,10 @@ function showProducts() {
     return;
   }
   text($('catalogue-state'), `${config.products.length} product(s) from the marketplace catalogue.`, 'note');
+  const ownedIds = new Set((owned || []).map((p) => p.productId));
   for (const p of config.products) {
     const li = document.createElement('li');
+    li.dataset.product = p.id;
     const name = document.createElement('span');
     name.className = 'name';
     name.textContent = p.name;
@@ -250,34 +237,113 @@ function showProducts() {
     const desc = document.createElement('span');
     desc.className = 'desc';
     desc.textContent = p.description;
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = `Buy ${p.name}`;
-    button.addEventListener('click', () => purchase(p, button));
-    li.append(name, price, desc, button);
+    li.append(name, price, desc);
+    if (widget) {
+      li.appendChild(createBuyButton(p, {}, { owned: ownedIds.has(p.id) }));
+    } else {
+      const note = document.createElement('span');
+      note.className = 'bad';
+      note.textContent = 'The pay widget (pkg/full.js) is not built: run scripts/build-wasm.sh all.';
+      li.appendChild(note);
+    }
     list.appendChild(li);
   }
 }
 
+function describeError(e) {
+  if (!e) return '';
+  const d = e.detail || {};
+  const extra = ['providerCode', 'platformCode', 'serverError', 'check', 'errorCode', 'httpStatus']
+    .filter((k) => d[k] !== undefined && d[k] !== null)
+    .map((k) => `${k} ${d[k]}`);
+  return `${e.name || 'Error'} ${e.code || ''}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+/** The widget's events bubble out of its shadow root (composed): one listener for all buttons. */
+function listen() {
+  document.addEventListener('mozmarket-statechange', (ev) => {
+    const d = ev.detail || {};
+    log(`${d.productId}: ${d.previous} → ${d.state}`);
+  });
+  document.addEventListener('mozmarket-purchase', async (ev) => {
+    const d = ev.detail || {};
+    log(`${d.productId}: confirmed: ${d.transactionID}`);
+    log(`${d.productId}: receipt installed and verified (store: ${d.verification && d.verification.store}${d.test ? ', test receipt' : ''})`);
+    await verifyNow();
+    await showEntitlements();
+  });
+  document.addEventListener('mozmarket-failed', async (ev) => {
+    const d = ev.detail || {};
+    log(`${d.productId}: failed: ${describeError(d.error)}`);
+    await showEntitlements();
+  });
+  document.addEventListener('mozmarket-cancelled', (ev) => {
+    const d = ev.detail || {};
+    log(`${d.productId}: cancelled (${d.reason})`);
+  });
+  document.addEventListener('mozmarket-warning', (ev) => {
+    const d = ev.detail || {};
+    log(`${d.productId || 'restore'}: warning: ${describeError(d.error)}`);
+  });
+  document.addEventListener('mozmarket-restored', async (ev) => {
+    const d = ev.detail || {};
+    const restored = (d.products || []).map((p) => p.productId);
+    const skipped = (d.skipped || []).map((s) => `${s.productId} (${s.code})`);
+    log(`restore: ${restored.length} restored${restored.length ? `: ${restored.join(', ')}` : ''}` +
+      `${skipped.length ? `; skipped: ${skipped.join(', ')}` : ''}`);
+    await verifyNow();
+    await showEntitlements();
+  });
+}
+
+async function loadPackage() {
+  try {
+    mozmarket = await import('/pkg/full.js');
+    if (mozmarket.ready) await mozmarket.ready;
+    await import('/pkg/element.js'); // registers <mozmarket-buy-button> and <mozmarket-restore-button>
+    widget = true;
+    return;
+  } catch (e) {
+    mozmarket = null;
+    widget = false;
+  }
+  try {
+    mozmarket = await import('/pkg/index.js');
+    if (mozmarket.ready) await mozmarket.ready;
+  } catch {
+    mozmarket = null;
+  }
+}
+
 async function main() {
-  const res = await fetch('/demo/config.json', { credentials: 'same-origin' });
+  const res = await fetch('/demo/config.json', { credentials: 'same-origin', cache: 'no-store' });
   config = await res.json();
+  if (!config.trustedKeys) {
+    // An app server started without the demo bootstrap (`serve --roles app`) pins no root keys:
+    // take the marketplace's published root JWKS once at start (trust on first use, a demo
+    // shortcut; a real app pins the store's keys in its own configuration).
+    try {
+      config.trustedKeys = await (await fetch(`${config.marketOrigin}/.well-known/jwks.json`, { credentials: 'omit' })).json();
+    } catch {
+      config.trustedKeys = null;
+    }
+  }
   $('hub-link').href = `${config.marketOrigin}/dev/`;
   $('tx-link').href = `${config.marketOrigin}/dev/transactions`;
   if (window.location.origin !== config.appOrigin) {
     log(`open this page at ${config.appOrigin}: the pay page only talks to the registered app origin`);
   }
-  showProducts();
-  try {
-    mozmarket = await import('/pkg/index.js');
-    if (mozmarket.ready) await mozmarket.ready;
-  } catch (e) {
-    mozmarket = null;
+  await loadPackage();
+  listen();
+  const owned = await entitlements();
+  showProducts(owned);
+  if (widget) {
+    $('restore-slot').replaceChildren(createRestoreButton());
   }
   $('verify-again').addEventListener('click', () => verifyNow());
-  $('restore').addEventListener('click', () => restore());
+  await showEntitlements(owned);
   await verifyNow();
-  await showEntitlements();
+  document.documentElement.dataset.ready = 'true';
 }
 
 main().catch((e) => text($('verify-state'), `the demo failed to start: ${e}`, 'bad'));

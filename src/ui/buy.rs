@@ -195,13 +195,26 @@ fn listen(m: &M) {
     let weak = Rc::downgrade(m);
     let closure = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
         let Some(m) = weak.upgrade() else { return };
-        let from_popup = {
+        let (from_popup, pay_origin) = {
             let mm = m.borrow();
-            match (mm.popup.as_ref(), ev.source()) {
+            let from_popup = match (mm.popup.as_ref(), ev.source()) {
                 (Some(p), Some(src)) => Object::is(p.as_ref(), src.as_ref()),
                 _ => false,
-            }
+            };
+            let pay_origin = match &mm.state {
+                State::Paying { order, .. } | State::Waiting { order, .. } => Some(order.pay_origin.clone()),
+                _ => None,
+            };
+            (from_popup, pay_origin)
         };
+        // A message from the pay origin whose window is already gone (Chromium delivers the pay
+        // page's `pagehide` message with `source === null` while it navigates or closes) cannot
+        // pass the source test, but it is not a forgery either: it is dropped without the
+        // UNKNOWN_MESSAGE_ORIGIN warning, which stays for real foreign messages. A closed popup
+        // is still noticed by the window poll.
+        if ev.source().is_none() && pay_origin.as_deref() == Some(ev.origin().as_str()) {
+            return;
+        }
         let action = Action::Message { origin: ev.origin(), from_popup, data: message_data(&ev.data()) };
         dispatch(&m, action);
     });

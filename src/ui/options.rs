@@ -16,6 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// Where receipts go (§7.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the option's own values: auto, mozApps, localStorage, memory
 pub enum Storage {
     Auto,
     MozApps,
@@ -259,8 +260,8 @@ fn parse_keys(k: &JsValue) -> R<Vec<PublicKey>> {
     let list = if Array::is_array(k) {
         k.clone()
     } else {
-        let keys = Reflect::get(k, &"keys".into()).ok().filter(|v| Array::is_array(v));
-        let jwk = Reflect::get(k, &"jwk".into()).ok().filter(|v| Array::is_array(v));
+        let keys = Reflect::get(k, &"keys".into()).ok().filter(Array::is_array);
+        let jwk = Reflect::get(k, &"jwk".into()).ok().filter(Array::is_array);
         keys.or(jwk).ok_or_else(|| bad("trustedRoots"))?
     };
     let text = js_sys::JSON::stringify(&list).ok().and_then(|s| s.as_string()).ok_or_else(|| bad("trustedRoots"))?;

@@ -64,7 +64,7 @@ describe('the classic global', () => {
     assert.equal(out.keep, 2);
     assert.deepEqual(out.types, ['function', 'function', 'function', 'function']);
     assert.equal(out.readyIsPromise, true);
-    assert.equal(out.hasPrompterSlot, 'absent');
+    assert.equal(out.hasPrompterSlot, 'present');
   });
 
   test('a run started before ready waits for the core', async () => {

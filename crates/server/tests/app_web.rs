@@ -16,6 +16,7 @@ async fn demo_pages_and_package() {
     std::fs::create_dir_all(root.join("pkg/core")).unwrap();
     std::fs::write(root.join("index.html"), "<!doctype html><title>shop</title>").unwrap();
     std::fs::write(root.join("www/demo.js"), "export {};").unwrap();
+    std::fs::write(root.join("www/strict.html"), "<!doctype html><title>strict</title>").unwrap();
     std::fs::write(root.join("pkg/core/mozmarket_core_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let web_root = root.clone();
     let h = Harness::with(Store::Sqlite, move |cfg| {
@@ -25,7 +26,13 @@ async fn demo_pages_and_package() {
     .await;
     let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
     let csp = format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' {}",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' {}; \
+         object-src 'none'; base-uri 'none'; require-trusted-types-for 'script'",
+        h.provider.origin()
+    );
+    let strict_csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' {}; \
+         require-trusted-types-for 'script'",
         h.provider.origin()
     );
     let r = h.send(get("/")).await;
@@ -33,6 +40,11 @@ async fn demo_pages_and_package() {
     assert!(r.text().contains("<title>shop</title>"));
     assert_eq!(r.header("content-security-policy"), Some(csp.clone()));
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let r = h.send(get("/strict.html")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("<title>strict</title>"));
+    assert_eq!(r.header("content-security-policy"), Some(strict_csp));
+    assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
     let r = h.send(get("/www/demo.js")).await;
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().contains("javascript"));

@@ -1,5 +1,6 @@
-//! The demo web app (§1.1 "also serves a demo page"): `/` (index.html), `/www/…`, the built
-//! package at `/pkg/…`, and `/demo/config.json` with what the page needs (§8.9).
+//! The demo web app (§1.1 "also serves a demo page"): `/` (index.html), `/strict.html` (one Buy
+//! button under the strictest CSP the package supports, §9.6 F38), `/www/…`, the built package at
+//! `/pkg/…`, and `/demo/config.json` with what the pages need (§8.9).
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -13,27 +14,48 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::error::json_response;
 use super::AppState;
 
-fn csp(state: &AppState) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' {}",
-        state.cfg.provider_origin
-    ))
-    .ok()
+/// The policy of the demo shop (and of every asset served next to it): scripts and the wasm only
+/// from this origin, no inline script or style, Trusted Types for every script sink, and
+/// connections to this origin and the marketplace (verify service, root keys).
+fn demo_csp(provider_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         connect-src 'self' {provider_origin}; object-src 'none'; base-uri 'none'; \
+         require-trusted-types-for 'script'"
+    )
+}
+
+/// The policy of `/strict.html`: exactly the one the README and spec/receipts.md §8.7 name.
+fn strict_csp(provider_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         connect-src 'self' {provider_origin}; require-trusted-types-for 'script'"
+    )
+}
+
+fn csp_layer(value: &str) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    HeaderValue::from_str(value)
+        .ok()
+        .map(|v| SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, v))
 }
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let Some(root) = state.cfg.web_root.clone() else { return Router::new() };
-    let mut router = Router::new()
+    let mut demo = Router::new()
         .route_service("/", ServeFile::new(root.join("index.html")))
         .route_service("/index.html", ServeFile::new(root.join("index.html")))
         .nest_service("/www", ServeDir::new(root.join("www")))
         .nest_service("/pkg", ServeDir::new(root.join("pkg")))
         .route("/demo/config.json", get(config))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
-    if let Some(v) = csp(state) {
-        router = router.layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, v));
+    if let Some(layer) = csp_layer(&demo_csp(&state.cfg.provider_origin)) {
+        demo = demo.layer(layer);
     }
-    router
+    let mut strict = Router::new().route_service("/strict.html", ServeFile::new(root.join("www").join("strict.html")));
+    if let Some(layer) = csp_layer(&strict_csp(&state.cfg.provider_origin)) {
+        strict = strict.layer(layer);
+    }
+    demo.merge(strict)
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
