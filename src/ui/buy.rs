@@ -14,7 +14,7 @@ use js_sys::{Object, Reflect};
 use mozmarket_core::widget::{
     self, format_message, reduce, view, Action, ButtonText, Effect, Event, FocusTarget,
     HttpAnswer, Locale, MessageArgs, MessageData, MessageKey, MozPayOutcome, Politeness,
-    ReceiptCheck, State, StateName, TimerKind,
+    ProductText, ReceiptCheck, State, StateName, TimerKind,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -36,7 +36,9 @@ pub struct Machine {
     aborts: Vec<web_sys::AbortController>,
     stream: Option<Stream>,
     mozpay_request: Option<JsValue>,
-    polite: String,
+    polite: Option<MessageKey>,
+    /// The product text of the latest pay JWT (kept after the attempt, for `purchased`).
+    product: Option<ProductText>,
     alert: Option<MessageKey>,
     focus: Option<FocusTarget>,
     verify_url: Option<String>,
@@ -122,6 +124,9 @@ fn dispatch(m: &M, action: Action) {
             };
             let state = std::mem::replace(&mut mm.state, State::Idle);
             let (next, effects) = reduce(&mm.opts.core, state, action, js_sys::Date::now());
+            if let Some(p) = next.product() {
+                mm.product = Some(p.clone());
+            }
             mm.state = next;
             effects
         };
@@ -499,13 +504,11 @@ fn run_effect(m: &M, effect: Effect) -> Option<Action> {
             let mut mm = m.borrow_mut();
             match politeness {
                 Politeness::Polite => {
-                    let name = view(&mm.state, &mm.opts.core).product_name;
-                    let text = format_message(key, mm.opts.core.locale, MessageArgs { name: name.as_deref(), ..Default::default() });
-                    mm.polite = text;
+                    mm.polite = Some(key);
                     mm.alert = None;
                 }
                 Politeness::Alert => {
-                    mm.polite = String::new();
+                    mm.polite = None;
                     mm.alert = Some(key);
                 }
             }
@@ -644,10 +647,10 @@ impl Component for BuyButtonView {
         let cfg = &mm.opts.core;
         let locale = cfg.locale;
         let v = view(&mm.state, cfg);
-        let name = v.product_name.as_deref();
+        let name = mm.product_name();
         let button_text = match &v.button {
-            ButtonText::Label(l) => l.clone(),
-            ButtonText::Key(k) => format_message(*k, locale, MessageArgs { name, ..Default::default() }),
+            ButtonText::Label(l) => html! { {l.clone()} },
+            ButtonText::Key(k) => with_name(*k, locale, &name),
         };
         let state_name = mm.state.name();
         let failed = state_name == StateName::Failed;
@@ -688,7 +691,7 @@ impl Component for BuyButtonView {
                 </button>
                 {badge}
                 {blocked}
-                <div class="mozmarket-status" role="status" aria-live="polite" aria-atomic="true">{mm.polite.clone()}</div>
+                <div class="mozmarket-status" role="status" aria-live="polite" aria-atomic="true">{mm.polite.map(|k| with_name(k, locale, &name))}</div>
                 <div class="mozmarket-alert" role="alert" id={alert_id}>{alert}</div>
             </div>
         }
@@ -734,6 +737,34 @@ impl Component for BuyButtonView {
 impl Machine {
     fn root_id(&self) -> u32 {
         self.id
+    }
+
+    /// `{name}` (§7.9): the JWT's localised name with its language tag once the JWT is known,
+    /// else `productName`, else the product id.
+    fn product_name(&self) -> (String, Option<String>) {
+        match self.product.as_ref().and_then(|p| p.name.clone().map(|n| (n, p.lang.clone()))) {
+            Some((name, lang)) => (name, lang),
+            None => (
+                self.opts.core.product_name.clone().unwrap_or_else(|| self.opts.core.product_id.clone()),
+                None,
+            ),
+        }
+    }
+}
+
+/// A UI string with `{name}` as its own element (`lang` = the product text's language, §7.9);
+/// the other placeholders have no value here.
+fn with_name(key: MessageKey, locale: Locale, name: &(String, Option<String>)) -> Html {
+    let text = key.text(locale);
+    match text.split_once("{name}") {
+        None => html! { {format_message(key, locale, MessageArgs::default())} },
+        Some((before, after)) => html! {
+            <>
+                {before}
+                <span class="mozmarket-product-name" lang={name.1.clone()}>{name.0.clone()}</span>
+                {after}
+            </>
+        },
     }
 }
 
@@ -835,7 +866,8 @@ pub fn mount_buy_button(element: web_sys::Element, options: JsValue) -> Result<B
         aborts: Vec::new(),
         stream: None,
         mozpay_request: None,
-        polite: String::new(),
+        polite: None,
+        product: None,
         alert: None,
         focus: None,
         verify_url: None,

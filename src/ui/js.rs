@@ -122,11 +122,18 @@ pub struct HttpRequest<'a> {
     pub timeout_ms: f64,
 }
 
-/// `fetch` with an abort after `timeout_ms`. `abort` receives the controller so that the caller
-/// can abort it early (end of an attempt); an aborted request answers `Timeout`.
-pub async fn http(req: HttpRequest<'_>, abort: impl FnOnce(web_sys::AbortController)) -> HttpAnswer {
-    let Some(w) = web_sys::window() else { return HttpAnswer::NetworkError };
-    let Ok(controller) = web_sys::AbortController::new() else { return HttpAnswer::NetworkError };
+/// A request on its way: the fetch promise, its controller and the timeout timer.
+pub struct Started {
+    controller: web_sys::AbortController,
+    promise: js_sys::Promise,
+    timer: Option<Timer>,
+    timed_out: Rc<std::cell::Cell<bool>>,
+}
+
+/// Starts `fetch` with an abort after `timeout_ms` (not generic: one copy in the module).
+fn start(req: &HttpRequest<'_>) -> Option<Started> {
+    let w = web_sys::window()?;
+    let controller = web_sys::AbortController::new().ok()?;
     let init = web_sys::RequestInit::new();
     init.set_method(req.method);
     init.set_credentials(req.credentials);
@@ -137,14 +144,12 @@ pub async fn http(req: HttpRequest<'_>, abort: impl FnOnce(web_sys::AbortControl
     if let Some(b) = req.body {
         init.set_body(&JsValue::from_str(b));
     }
-    let Ok(headers) = web_sys::Headers::new() else { return HttpAnswer::NetworkError };
+    let headers = web_sys::Headers::new().ok()?;
     for (k, v) in req.headers {
         let _ = headers.set(k, v);
     }
     init.set_headers(&headers);
-    let Ok(request) = web_sys::Request::new_with_str_and_init(req.url, &init) else {
-        return HttpAnswer::NetworkError;
-    };
+    let request = web_sys::Request::new_with_str_and_init(req.url, &init).ok()?;
     let timed_out = Rc::new(std::cell::Cell::new(false));
     let timer = {
         let c = controller.clone();
@@ -154,21 +159,26 @@ pub async fn http(req: HttpRequest<'_>, abort: impl FnOnce(web_sys::AbortControl
             c.abort();
         })
     };
-    abort(controller);
-    let result = JsFuture::from(w.fetch_with_request(&request)).await;
-    let answer = match result {
+    let promise = w.fetch_with_request(&request);
+    Some(Started { controller, promise, timer, timed_out })
+}
+
+/// Waits for a started request and reads its answer.
+async fn finish(s: Started) -> HttpAnswer {
+    let answer = match JsFuture::from(s.promise).await {
         Err(_) => None,
         Ok(v) => match v.dyn_into::<web_sys::Response>() {
             Err(_) => None,
             Ok(resp) => {
                 let status = resp.status();
+                // Retry-After as delay-seconds (an HTTP date is ignored).
                 let retry_after_secs = resp
                     .headers()
                     .get("Retry-After")
                     .ok()
                     .flatten()
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .filter(|n| n.is_finite() && *n >= 0.0);
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .map(f64::from);
                 match resp.text() {
                     Err(_) => None,
                     Ok(p) => match JsFuture::from(p).await {
@@ -183,12 +193,20 @@ pub async fn http(req: HttpRequest<'_>, abort: impl FnOnce(web_sys::AbortControl
             }
         },
     };
-    drop(timer);
+    drop(s.timer);
     match answer {
         Some(a) => a,
-        None if timed_out.get() => HttpAnswer::Timeout,
+        None if s.timed_out.get() => HttpAnswer::Timeout,
         None => HttpAnswer::NetworkError,
     }
+}
+
+/// `fetch` with an abort after `timeout_ms`. `abort` receives the controller so that the caller
+/// can abort it early (end of an attempt); an aborted request answers `Timeout`.
+pub async fn http(req: HttpRequest<'_>, abort: impl FnOnce(web_sys::AbortController)) -> HttpAnswer {
+    let Some(started) = start(&req) else { return HttpAnswer::NetworkError };
+    abort(started.controller.clone());
+    finish(started).await
 }
 
 /// `Reflect.get` as an object, when it is one.

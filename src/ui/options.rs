@@ -269,24 +269,15 @@ fn parse_keys(k: &JsValue) -> R<Vec<PublicKey>> {
     jwk::parse_root_document(&doc, &BrowserUrl).filter(|keys| !keys.is_empty()).ok_or_else(|| bad("trustedRoots"))
 }
 
-/// The languages to negotiate from: the `locale` option, else `<html lang>`, else
-/// `navigator.languages`.
+/// The UI locale (§7.9): the `locale` option if given, otherwise `navigator.languages` in order;
+/// the first supported match wins, `en` when nothing matches (an unsupported `locale` such as
+/// `ja` falls back too; only a non-string value is a configuration error).
 fn locale(options: &Object) -> R<Locale> {
     if let Some(tag) = string(options, "locale")? {
-        return widget::match_locale(&tag).ok_or_else(|| bad("locale"));
+        return Ok(negotiate_locale([tag.as_str()]));
     }
     let w = window()?;
-    let mut candidates: Vec<String> = Vec::new();
-    if let Some(lang) = w.document().and_then(|d| d.document_element()).and_then(|e| e.get_attribute("lang")) {
-        if !lang.is_empty() {
-            candidates.push(lang);
-        }
-    }
-    for l in w.navigator().languages().iter() {
-        if let Some(s) = l.as_string() {
-            candidates.push(s);
-        }
-    }
+    let candidates: Vec<String> = w.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
     Ok(negotiate_locale(candidates.iter().map(String::as_str)))
 }
 
