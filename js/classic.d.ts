@@ -9,6 +9,8 @@ import type { Verifier, verify, addReceipt, listReceipts } from './index.js';
 /** The members of `mozmarket.receipts`. */
 export interface MozmarketReceipts {
   Verifier: typeof Verifier;
+  /** The Prompter (receipts spec §8), as in the original library. */
+  Prompter: typeof import('./prompter.js').Prompter;
   verify: typeof verify;
   addReceipt: typeof addReceipt;
   listReceipts: typeof listReceipts;

@@ -65,7 +65,7 @@ export interface VerificationOptions {
   apiTimeoutMs?: number;
   /** For requests to the app server. Default `"include"`. */
   credentials?: 'include' | 'same-origin';
-  /** A BCP 47 tag among en, de, fr, es, pt-BR, zh-TW. Default: negotiated from `<html lang>` and `navigator.languages`. */
+  /** A BCP 47 tag among en, de, fr, es, pt-BR, zh-TW. Default: negotiated from `navigator.languages` (an unsupported tag falls back to en). */
   locale?: string;
   support?: SupportContact;
   onFailed?: (detail: FailedDetail) => void;
