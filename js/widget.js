@@ -67,7 +67,13 @@ export function createWidgets(getCore) {
     // Validation happens before anything renders: a throw leaves the element as it was.
     const handle = core[exportName](element, options);
     const previous = mounted.get(element);
-    if (previous && !previous.destroyed) previous.destroy();
+    if (previous && !previous.destroyed) {
+      try {
+        previous.destroy();
+      } catch (e) {
+        if (typeof console !== 'undefined') console.error('mozmarket: could not destroy the previous instance', e);
+      }
+    }
     mounted.set(element, handle);
     return handle;
   }

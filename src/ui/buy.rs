@@ -37,6 +37,10 @@ pub struct Machine {
     stream: Option<Stream>,
     mozpay_request: Option<JsValue>,
     polite: Option<MessageKey>,
+    /// Bumped by every announcement, so that a repeated one re-creates the text (§5.2 step 3).
+    announce_seq: u32,
+    /// The §7.7 callbacks (dropped at destroy, so a callback that holds the handle is freed).
+    callbacks: super::options::Callbacks,
     /// The product text of the latest pay JWT (kept after the attempt, for `purchased`).
     product: Option<ProductText>,
     alert: Option<MessageKey>,
@@ -115,25 +119,18 @@ fn dispatch(m: &M, action: Action) {
         }
         mm.running = true;
     }
-    loop {
-        let effects = {
-            let Ok(mut mm) = m.try_borrow_mut() else { return };
-            let Some(action) = mm.queue.pop_front() else {
-                mm.running = false;
+    while let Some(action) = next_queued(m) {
+        let mut pending: VecDeque<Effect> = reduce_now(m, action).into();
+        while let Some(e) = pending.pop_front() {
+            // A callback may have destroyed the widget: nothing more runs, nothing is emitted.
+            if m.borrow().destroyed {
+                pending.clear();
                 break;
-            };
-            let state = std::mem::replace(&mut mm.state, State::Idle);
-            let (next, effects) = reduce(&mm.opts.core, state, action, js_sys::Date::now());
-            if let Some(p) = next.product() {
-                mm.product = Some(p.clone());
             }
-            mm.state = next;
-            effects
-        };
-        for e in effects {
+            // A synchronous answer (PopupOpened) is reduced before the next effect runs.
             if let Some(next) = run_effect(m, e) {
-                if let Ok(mut mm) = m.try_borrow_mut() {
-                    mm.queue.push_front(next);
+                for e in reduce_now(m, next).into_iter().rev() {
+                    pending.push_front(e);
                 }
             }
         }
@@ -142,6 +139,29 @@ fn dispatch(m: &M, action: Action) {
     if let Some(cb) = cb {
         cb.emit(());
     }
+}
+
+/// The next queued action; clears `running` when there is none.
+fn next_queued(m: &M) -> Option<Action> {
+    let mut mm = m.try_borrow_mut().ok()?;
+    let next = if mm.destroyed { None } else { mm.queue.pop_front() };
+    if next.is_none() {
+        mm.running = false;
+        mm.queue.clear();
+    }
+    next
+}
+
+/// Runs the reducer on the machine's state.
+fn reduce_now(m: &M, action: Action) -> Vec<Effect> {
+    let Ok(mut mm) = m.try_borrow_mut() else { return Vec::new() };
+    let state = std::mem::replace(&mut mm.state, State::Idle);
+    let (next, effects) = reduce(&mm.opts.core, state, action, js_sys::Date::now());
+    if let Some(p) = next.product() {
+        mm.product = Some(p.clone());
+    }
+    mm.state = next;
+    effects
 }
 
 fn popup_closed(m: &M) -> bool {
@@ -163,7 +183,14 @@ fn open_popup(m: &M, url: &str) -> Action {
     let popup = w.open_with_url_and_target_and_features(url, widget::POPUP_NAME, &features).ok().flatten();
     let blocked = popup.as_ref().is_none_or(|p| p.closed().unwrap_or(true));
     if !blocked && url.is_empty() {
-        if let Some(doc) = popup.as_ref().and_then(|p| p.document()) {
+        // `window.open("", name)` returns an existing window of that name unchanged, which may be
+        // a pay page on another origin: reading its document throws there, so it is read
+        // through Reflect (caught) and the loading text is skipped.
+        let doc = popup
+            .as_ref()
+            .and_then(|p| Reflect::get(p, &"document".into()).ok())
+            .and_then(|d| d.dyn_into::<web_sys::Document>().ok());
+        if let Some(doc) = doc {
             let text = format_message(MessageKey::PopupLoading, opts.core.locale, MessageArgs::default());
             doc.set_title(&text);
             if let Some(body) = doc.body() {
@@ -461,12 +488,14 @@ fn run_effect(m: &M, effect: Effect) -> Option<Action> {
         Effect::OpenBlankPopup => return Some(open_popup(m, "")),
         Effect::OpenPopup { url } => return Some(open_popup(m, &url)),
         Effect::NavigatePopup { url } => {
-            if let Some(p) = m.borrow().popup.as_ref() {
+            let popup = m.borrow().popup.clone();
+            if let Some(p) = popup {
                 let _ = p.location().set_href(&url);
             }
         }
         Effect::FocusPopup => {
-            if let Some(p) = m.borrow().popup.as_ref() {
+            let popup = m.borrow().popup.clone();
+            if let Some(p) = popup {
                 let _ = p.focus();
             }
         }
@@ -502,6 +531,7 @@ fn run_effect(m: &M, effect: Effect) -> Option<Action> {
         Effect::VerifyWithStore { attempt_id, receipt } => verify_with_store(m, attempt_id, receipt),
         Effect::Announce { politeness, key } => {
             let mut mm = m.borrow_mut();
+            mm.announce_seq = mm.announce_seq.wrapping_add(1);
             match politeness {
                 Politeness::Polite => {
                     mm.polite = Some(key);
@@ -521,11 +551,14 @@ fn run_effect(m: &M, effect: Effect) -> Option<Action> {
 }
 
 fn emit_event(m: &M, event: Event) {
-    let (element, opts) = {
+    let (element, cb) = {
         let mm = m.borrow();
-        (mm.element.clone(), mm.opts.clone())
+        if mm.destroyed {
+            return;
+        }
+        (mm.element.clone(), mm.callbacks.clone())
     };
-    let cb = &opts.callbacks;
+    let cb = &cb;
     match event {
         Event::StateChange { state, previous, product_id, attempt_id } => {
             let detail = object(&[
@@ -691,7 +724,9 @@ impl Component for BuyButtonView {
                 </button>
                 {badge}
                 {blocked}
-                <div class="mozmarket-status" role="status" aria-live="polite" aria-atomic="true">{mm.polite.map(|k| with_name(k, locale, &name))}</div>
+                <div class="mozmarket-status" role="status" aria-live="polite" aria-atomic="true">
+                    { mm.polite.map(|k| html! { <span key={mm.announce_seq}>{with_name(k, locale, &name)}</span> }) }
+                </div>
                 <div class="mozmarket-alert" role="alert" id={alert_id}>{alert}</div>
             </div>
         }
@@ -705,23 +740,8 @@ impl Component for BuyButtonView {
         };
         let Some(target) = target else { return };
         // Only when focus is on <body> or inside the widget (§7.10).
-        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-        let root_el = root.cast::<web_sys::Element>();
-        let active_ok = match doc.active_element() {
-            None => true,
-            Some(a) => {
-                let is_body = doc.body().is_some_and(|b| Object::is(b.as_ref(), a.as_ref()));
-                let host_inside = root_el.as_ref().is_some_and(|r| {
-                    let node: &web_sys::Node = r.as_ref();
-                    node.get_root_node().dyn_ref::<web_sys::ShadowRoot>().map_or_else(
-                        || r.contains(Some(a.as_ref())),
-                        |sr| Object::is(sr.host().as_ref(), a.as_ref()),
-                    )
-                });
-                is_body || host_inside
-            }
-        };
-        if !active_ok {
+        let Some(root_el) = root.cast::<web_sys::Element>() else { return };
+        if !focus_allowed(&root_el) {
             return;
         }
         let el = match target {
@@ -772,7 +792,7 @@ thread_local! {
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
-fn next_id() -> u32 {
+pub(super) fn next_id() -> u32 {
     NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id.wrapping_add(1));
@@ -780,11 +800,24 @@ fn next_id() -> u32 {
     })
 }
 
+/// §7.10: the widget moves focus only when focus is on `<body>` or inside the widget (`root`).
+pub(super) fn focus_allowed(root: &web_sys::Element) -> bool {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return false };
+    // The active element of the widget's own tree (its shadow root, or the document).
+    let node: &web_sys::Node = root.as_ref();
+    let tree = node.get_root_node();
+    let active = Reflect::get(&tree, &"activeElement".into()).ok().and_then(|a| a.dyn_into::<web_sys::Element>().ok());
+    let doc_active = doc.active_element();
+    let on_body = doc_active.as_ref().is_none_or(|a| doc.body().is_some_and(|b| Object::is(b.as_ref(), a.as_ref())));
+    let inside = active.as_ref().is_some_and(|a| root.contains(Some(a.as_ref())));
+    inside || (on_body && (active.is_none() || tree.dyn_ref::<web_sys::Document>().is_some()))
+}
+
 /// The handle `mountBuyButton` returns (§7.1).
 #[wasm_bindgen(js_name = BuyButtonHandle)]
 pub struct BuyHandle {
     machine: M,
-    app: Option<yew::AppHandle<BuyButtonView>>,
+    app: RefCell<Option<yew::AppHandle<BuyButtonView>>>,
     container: web_sys::Element,
 }
 
@@ -798,12 +831,12 @@ impl BuyHandle {
     /// The current state name (`idle`, `preparing`, …).
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> String {
-        self.machine.borrow().state.name().as_str().to_owned()
+        self.machine.try_borrow().map(|m| m.state.name().as_str().to_owned()).unwrap_or_default()
     }
 
     /// Back to `idle` from `failed`, `cancelled` or `purchased`.
     pub fn reset(&self) -> Result<(), JsValue> {
-        if self.app.is_none() {
+        if self.destroyed() {
             return Err(destroyed_error());
         }
         dispatch(&self.machine, Action::Reset);
@@ -811,15 +844,16 @@ impl BuyHandle {
     }
 
     /// Removes listeners and the DOM and closes a popup the widget opened. No events afterwards.
-    pub fn destroy(&mut self) {
-        let Some(app) = self.app.take() else { return };
-        dispatch(&self.machine, Action::Destroy);
-        end_attempt(&self.machine);
-        {
-            let mut mm = self.machine.borrow_mut();
+    /// Safe to call from inside a callback (including one run by `reset()`), and more than once.
+    pub fn destroy(&self) {
+        let Some(app) = self.app.try_borrow_mut().ok().and_then(|mut a| a.take()) else { return };
+        if let Ok(mut mm) = self.machine.try_borrow_mut() {
             mm.destroyed = true;
             mm.rerender = None;
+            mm.callbacks = super::options::Callbacks::default();
+            mm.queue.clear();
         }
+        end_attempt(&self.machine);
         app.destroy();
         self.container.remove();
     }
@@ -827,7 +861,7 @@ impl BuyHandle {
     /// Whether `destroy()` has run.
     #[wasm_bindgen(getter)]
     pub fn destroyed(&self) -> bool {
-        self.app.is_none()
+        self.app.try_borrow().map(|a| a.is_none()).unwrap_or(true)
     }
 }
 
@@ -854,6 +888,7 @@ pub fn container_for(element: &web_sys::Element, class: &str) -> Result<web_sys:
 #[wasm_bindgen(js_name = mountBuyButton)]
 pub fn mount_buy_button(element: web_sys::Element, options: JsValue) -> Result<BuyHandle, JsValue> {
     let opts = buy_options(&options)?;
+    let callbacks = opts.callbacks.clone();
     let state = State::initial(&opts.core);
     let container = container_for(&element, "mozmarket-root")?;
     let machine = Rc::new(RefCell::new(Machine {
@@ -867,6 +902,8 @@ pub fn mount_buy_button(element: web_sys::Element, options: JsValue) -> Result<B
         stream: None,
         mozpay_request: None,
         polite: None,
+        announce_seq: 0,
+        callbacks,
         product: None,
         alert: None,
         focus: None,
@@ -886,7 +923,7 @@ pub fn mount_buy_button(element: web_sys::Element, options: JsValue) -> Result<B
         Props { machine: Shared(machine.clone()) },
     )
     .render();
-    Ok(BuyHandle { machine, app: Some(app), container })
+    Ok(BuyHandle { machine, app: RefCell::new(Some(app)), container })
 }
 
 /// The error a JS value for `detail.error` would carry, for tests of the catalogue.

@@ -297,7 +297,9 @@ fn verify_options(options: &Object, product_id: &str, provider: Option<&str>) ->
             out
         }
         None => {
-            let p = provider.ok_or_else(|| bad("providerOrigin"))?;
+            // Without providerOrigin (allowed when payProviderUrls and trustedRoots are given)
+            // there is no default: the sites must be given.
+            let p = provider.ok_or_else(|| bad("receiptCheckSites"))?;
             let mut v = vec![format!("{p}/receipts/verify")];
             if allow_test {
                 v.push(format!("{p}/receipts/verify/test"));

@@ -40,6 +40,10 @@ pub struct RestoreMachine {
     element: web_sys::Element,
     polite: String,
     destroyed: bool,
+    /// Move focus to the button after the next render (entering `failed`, §7.10).
+    focus_main: bool,
+    id: u32,
+    button: NodeRef,
     rerender: Option<Callback<()>>,
 }
 
@@ -118,13 +122,21 @@ async fn restore_one(m: &M, opts: &RestoreOptions, entry: &RestoreEntry) -> Resu
     }
 }
 
+/// Starts a restore run unless one is running: the phase changes synchronously, so two
+/// activations in a row start one run.
+fn start(m: &M) {
+    let busy = m.borrow().phase == Phase::Restoring || m.borrow().destroyed;
+    if busy {
+        return;
+    }
+    let locale = m.borrow().opts.verify.locale;
+    m.borrow_mut().polite = format_message(MessageKey::Restoring, locale, MessageArgs::default());
+    set_phase(m, Phase::Restoring);
+    wasm_bindgen_futures::spawn_local(run(m.clone()));
+}
+
 async fn run(m: M) {
     let opts = m.borrow().opts.clone();
-    set_phase(&m, Phase::Restoring);
-    {
-        let mut mm = m.borrow_mut();
-        mm.polite = format_message(MessageKey::Restoring, opts.verify.locale, MessageArgs::default());
-    }
     let answer = ujs::http(
         ujs::HttpRequest {
             method: "GET",
@@ -145,7 +157,11 @@ async fn run(m: M) {
     let list = match classify_restore_list(&answer) {
         Ok(l) => l,
         Err(e) => {
-            m.borrow_mut().polite = String::new();
+            {
+                let mut mm = m.borrow_mut();
+                mm.polite = String::new();
+                mm.focus_main = true;
+            }
             set_phase(&m, Phase::Failed(e.clone()));
             let (element, destroyed) = {
                 let mm = m.borrow();
@@ -256,12 +272,7 @@ impl Component for RestoreView {
         };
         let text = format_message(key, locale, MessageArgs::default());
         let m1 = m.clone();
-        let onclick = Callback::from(move |_e: MouseEvent| {
-            let busy = m1.borrow().phase == Phase::Restoring;
-            if !busy {
-                wasm_bindgen_futures::spawn_local(run(m1.clone()));
-            }
-        });
+        let onclick = Callback::from(move |_e: MouseEvent| start(&m1));
         let alert = match &mm.phase {
             Phase::Failed(e) => match e.message_key() {
                 Some(k) => failure_content(k, e.code.as_str(), locale, mm.opts.verify.support.as_ref()),
@@ -269,15 +280,34 @@ impl Component for RestoreView {
             },
             _ => html! {},
         };
+        let failed = matches!(mm.phase, Phase::Failed(_));
+        let alert_id = format!("mozmarket-restore-alert-{}", mm.id);
         html! {
             <div class="mozmarket-buy mozmarket-restore" data-state={mm.phase.name()} aria-busy={if busy { "true" } else { "false" }} lang={locale.tag()}>
-                <button type="button" class="mozmarket-restore-main" aria-disabled={busy.then_some("true")} {onclick}>
+                <button type="button" class="mozmarket-restore-main" ref={mm.button.clone()} aria-disabled={busy.then_some("true")}
+                    aria-describedby={failed.then(|| alert_id.clone())} {onclick}>
                     <span class="mozmarket-spinner" aria-hidden="true"></span>
                     {text}
                 </button>
                 <div class="mozmarket-status" role="status" aria-live="polite" aria-atomic="true">{mm.polite.clone()}</div>
-                <div class="mozmarket-alert" role="alert">{alert}</div>
+                <div class="mozmarket-alert" role="alert" id={alert_id}>{alert}</div>
             </div>
+        }
+    }
+
+    fn rendered(&mut self, ctx: &Context<Self>, _first_render: bool) {
+        let m = &ctx.props().machine.0;
+        let (focus, button) = {
+            let Ok(mut mm) = m.try_borrow_mut() else { return };
+            (std::mem::take(&mut mm.focus_main), mm.button.clone())
+        };
+        if !focus {
+            return;
+        }
+        // Only when focus is on <body> or inside the widget (§7.10).
+        let Some(el) = button.cast::<web_sys::HtmlElement>() else { return };
+        if super::buy::focus_allowed(el.as_ref()) {
+            let _ = el.focus();
         }
     }
 }
@@ -304,9 +334,7 @@ impl RestoreHandle {
             let e = WidgetError::new(ErrorCode::IncorrectUsage).with_str("method", "destroyed");
             return Err(widget_error(&e, None, None));
         }
-        if self.machine.borrow().phase != Phase::Restoring {
-            wasm_bindgen_futures::spawn_local(run(self.machine.clone()));
-        }
+        start(&self.machine);
         Ok(())
     }
 
@@ -334,6 +362,9 @@ pub fn mount_restore_button(element: web_sys::Element, options: JsValue) -> Resu
         element,
         polite: String::new(),
         destroyed: false,
+        focus_main: false,
+        id: super::buy::next_id(),
+        button: NodeRef::default(),
         rerender: None,
     }));
     let app = yew::Renderer::<RestoreView>::with_root_and_props(container.clone(), Props { machine: Shared(machine.clone()) }).render();

@@ -20,7 +20,6 @@ pub const CSS: &str = r#"
 .mozmarket-test-badge{padding:.1em .4em;border:1px solid #7a4a00;border-radius:4px;color:#7a4a00;background:#fff8e6;font-size:.85em}
 .mozmarket-status{flex-basis:100%;color:#1a1a1a;min-height:0}
 .mozmarket-alert{flex-basis:100%;color:#a00000}
-.mozmarket-alert:empty,.mozmarket-status:empty{display:none}
 .mozmarket-alert a{color:#00449e}
 "#;
 
