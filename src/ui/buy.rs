@@ -127,11 +127,21 @@ fn dispatch(m: &M, action: Action) {
                 pending.clear();
                 break;
             }
-            // A synchronous answer (PopupOpened) is reduced before the next effect runs.
-            if let Some(next) = run_effect(m, e) {
-                for e in reduce_now(m, next).into_iter().rev() {
-                    pending.push_front(e);
+            // `PopupOpened` is reduced before the next effect runs (core's contract for
+            // OpenBlankPopup/OpenPopup); any other synchronous answer (a throwing mozPay) waits
+            // until this step's effects have run, as an asynchronous answer would.
+            match run_effect(m, e) {
+                Some(next @ Action::PopupOpened { .. }) => {
+                    for e in reduce_now(m, next).into_iter().rev() {
+                        pending.push_front(e);
+                    }
                 }
+                Some(next) => {
+                    if let Ok(mut mm) = m.try_borrow_mut() {
+                        mm.queue.push_back(next);
+                    }
+                }
+                None => {}
             }
         }
     }
@@ -189,7 +199,10 @@ fn open_popup(m: &M, url: &str) -> Action {
         let doc = popup
             .as_ref()
             .and_then(|p| Reflect::get(p, &"document".into()).ok())
-            .and_then(|d| d.dyn_into::<web_sys::Document>().ok());
+            // The popup's document belongs to the popup's realm, so `instanceof Document` in
+            // ours is false: it is used structurally.
+            .filter(JsValue::is_object)
+            .map(JsCast::unchecked_into::<web_sys::Document>);
         if let Some(doc) = doc {
             let text = format_message(MessageKey::PopupLoading, opts.core.locale, MessageArgs::default());
             doc.set_title(&text);
@@ -559,6 +572,8 @@ fn emit_event(m: &M, event: Event) {
         (mm.element.clone(), mm.callbacks.clone())
     };
     let cb = &cb;
+    let weak = Rc::downgrade(m);
+    let alive = move || weak.upgrade().is_some_and(|m| m.try_borrow().map(|mm| !mm.destroyed).unwrap_or(true));
     match event {
         Event::StateChange { state, previous, product_id, attempt_id } => {
             let detail = object(&[
@@ -567,7 +582,7 @@ fn emit_event(m: &M, event: Event) {
                 ("productId", product_id.as_str().into()),
                 ("attemptId", opt_str(attempt_id.as_deref())),
             ]);
-            emit(&element, "mozmarket-statechange", &detail, cb.on_state_change.as_ref());
+            emit(&element, "mozmarket-statechange", &detail, cb.on_state_change.as_ref(), &alive);
         }
         Event::Purchase(p) => {
             let verification = object(&[("local", "ok".into()), ("store", p.store.as_str().into())]);
@@ -580,7 +595,7 @@ fn emit_event(m: &M, event: Event) {
                 ("verification", verification),
                 ("attemptId", p.attempt_id.as_str().into()),
             ]);
-            emit(&element, "mozmarket-purchase", &detail, cb.on_purchase.as_ref());
+            emit(&element, "mozmarket-purchase", &detail, cb.on_purchase.as_ref(), &alive);
         }
         Event::Failed { product_id, attempt_id, error } => {
             let err = widget_error(&error, Some(&product_id), Some(&attempt_id));
@@ -590,7 +605,7 @@ fn emit_event(m: &M, event: Event) {
                 ("code", error.code.as_str().into()),
                 ("error", err),
             ]);
-            emit(&element, "mozmarket-failed", &detail, cb.on_failed.as_ref());
+            emit(&element, "mozmarket-failed", &detail, cb.on_failed.as_ref(), &alive);
         }
         Event::Cancelled { product_id, attempt_id, reason, error } => {
             let err = widget_error(&error, Some(&product_id), Some(&attempt_id));
@@ -600,7 +615,7 @@ fn emit_event(m: &M, event: Event) {
                 ("reason", reason.as_str().into()),
                 ("error", err),
             ]);
-            emit(&element, "mozmarket-cancelled", &detail, cb.on_cancelled.as_ref());
+            emit(&element, "mozmarket-cancelled", &detail, cb.on_cancelled.as_ref(), &alive);
         }
         Event::Warning { product_id, attempt_id, error } => {
             let err = widget_error(&error, Some(&product_id), attempt_id.as_deref());
@@ -609,7 +624,7 @@ fn emit_event(m: &M, event: Event) {
                 ("attemptId", opt_str(attempt_id.as_deref())),
                 ("error", err),
             ]);
-            emit(&element, "mozmarket-warning", &detail, cb.on_warning.as_ref());
+            emit(&element, "mozmarket-warning", &detail, cb.on_warning.as_ref(), &alive);
         }
     }
 }

@@ -35,12 +35,22 @@ pub fn widget_error(e: &WidgetError, product_id: Option<&str>, attempt_id: Optio
     err.into()
 }
 
-/// Calls `callback(detail)` (its exceptions are caught and logged), then dispatches
+/// Calls `callback(detail)` (its exceptions are caught and logged), then, unless `alive()` now
+/// says the widget was destroyed (by the callback), dispatches
 /// `CustomEvent(name, {detail, bubbles, composed})` on `target` (§7.7).
-pub fn emit(target: &web_sys::EventTarget, name: &str, detail: &JsValue, callback: Option<&Function>) {
+pub fn emit(
+    target: &web_sys::EventTarget,
+    name: &str,
+    detail: &JsValue,
+    callback: Option<&Function>,
+    alive: &dyn Fn() -> bool,
+) {
     if let Some(f) = callback {
         if let Err(e) = f.call1(&JsValue::UNDEFINED, detail) {
             web_sys::console::error_2(&JsValue::from_str("mozmarket: a callback threw:"), &e);
+        }
+        if !alive() {
+            return;
         }
     }
     let init = web_sys::CustomEventInit::new();

@@ -49,6 +49,12 @@ pub struct RestoreMachine {
 
 type M = Rc<RefCell<RestoreMachine>>;
 
+/// Whether the restore button is still mounted (checked after each callback, §7.1).
+fn alive_fn(m: &M) -> impl Fn() -> bool {
+    let weak = Rc::downgrade(m);
+    move || weak.upgrade().is_some_and(|m| m.try_borrow().map(|mm| !mm.destroyed).unwrap_or(true))
+}
+
 fn set_phase(m: &M, phase: Phase) {
     let (element, opts, previous, name) = {
         let mut mm = m.borrow_mut();
@@ -60,7 +66,7 @@ fn set_phase(m: &M, phase: Phase) {
         (mm.element.clone(), mm.opts.clone(), previous, mm.phase.name())
     };
     let detail = object(&[("state", name.into()), ("previous", previous.into())]);
-    emit(&element, "mozmarket-statechange", &detail, opts.callbacks.on_state_change.as_ref());
+    emit(&element, "mozmarket-statechange", &detail, opts.callbacks.on_state_change.as_ref(), &alive_fn(m));
     rerender(m);
 }
 
@@ -80,7 +86,7 @@ fn warn(m: &M, e: &WidgetError) {
         return;
     }
     let detail = object(&[("productId", JsValue::NULL), ("attemptId", JsValue::NULL), ("error", widget_error(e, None, None))]);
-    emit(&element, "mozmarket-warning", &detail, opts.callbacks.on_warning.as_ref());
+    emit(&element, "mozmarket-warning", &detail, opts.callbacks.on_warning.as_ref(), &alive_fn(m));
 }
 
 /// One entry: install, local check, store check (§7.8 step 3–4). `Ok` carries the store verdict.
@@ -174,7 +180,7 @@ async fn run(m: M) {
                     ("code", e.code.as_str().into()),
                     ("error", widget_error(&e, None, None)),
                 ]);
-                emit(&element, "mozmarket-failed", &detail, opts.callbacks.on_failed.as_ref());
+                emit(&element, "mozmarket-failed", &detail, opts.callbacks.on_failed.as_ref(), &alive_fn(&m));
             }
             return;
         }
@@ -227,7 +233,7 @@ async fn run(m: M) {
     };
     if !destroyed {
         let detail = object(&[("products", products.into()), ("skipped", skipped.into())]);
-        emit(&element, "mozmarket-restored", &detail, opts.callbacks.on_restored.as_ref());
+        emit(&element, "mozmarket-restored", &detail, opts.callbacks.on_restored.as_ref(), &alive_fn(&m));
     }
 }
 
