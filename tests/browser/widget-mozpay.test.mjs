@@ -1,28 +1,12 @@
 // The pay widget's native path (payments §5.6): navigator.mozPay (a stand-in returning a
 // DOMRequest-like object, tests/browser/pages/widget-page.js W.installMozPay), its outcomes
 // (F29, F30), the broken-webRT workaround and `useMozPay`.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, expectFailed, expectCancelled, json, sleep, EN } from './fixtures.mjs';
+import { widgetSuite } from './widget-suite.mjs';
+import { expectFailed, expectCancelled, json, sleep, EN } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 /** Installs the mozPay stand-in, mounts, clicks Buy, and waits for the mozPay call. */
 async function toMozPay(w, options = {}, install = {}) {

@@ -1,11 +1,10 @@
 // The pay widget's popup web flow (payments §5.1–§5.5): the postMessage receiver rules (F01–F05,
 // F09, F10), the blocked popup (F06), closed-window detection (F07, F08), and failures while
 // preparing: buy errors (F17, §7.3/§7.4) and JWT acceptance (F18–F20, §7.2).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
+import { widgetSuite } from './widget-suite.mjs';
 import {
-  openWidgetWorld,
   expectFailed,
   expectCancelled,
   payJwt,
@@ -18,23 +17,7 @@ import {
   UUID_V4,
 } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 /** Mounts, clicks Buy and waits for `paying` with the pay page loaded (it posts nothing). */
 async function toPaying(w, options = {}) {

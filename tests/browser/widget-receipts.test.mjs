@@ -3,28 +3,12 @@
 // (mozApps, localStorage, memory; F31, F32) and the removal of a receipt added by a failed
 // attempt. Receipts are issued by tests/browser/fixtures.mjs makeProvider() with the store's
 // exact claims (crates/core/src/pay/receipt.rs), signed with node:crypto.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, expectFailed, providerKey, json, sleep, PROVIDER_ORIGIN, EVIL_ORIGIN, PRODUCT } from './fixtures.mjs';
+import { widgetSuite } from './widget-suite.mjs';
+import { expectFailed, providerKey, json, sleep, PROVIDER_ORIGIN, EVIL_ORIGIN, PRODUCT } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 /** Mounts and buys; the status answers `complete` with `w.receiptFor(order)`. */
 async function buy(w, options = {}) {

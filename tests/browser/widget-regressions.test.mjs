@@ -3,36 +3,23 @@
 // callbacks and from inside reset(), re-entrant re-mounting, repeated announcements, one restore
 // run at a time, restore's failed state (aria-describedby, focus), live regions in the
 // accessibility tree from mount, and the focus rule checked against the widget's own tree.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, deferred, json, sleep, EN, PROVIDER_ORIGIN } from './fixtures.mjs';
-
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
+import { widgetSuite } from './widget-suite.mjs';
+import { deferred, json, sleep, EN, PROVIDER_ORIGIN } from './fixtures.mjs';
 
 /**
  * The world, with the main page's console errors collected in `w.consoleErrors` (but not the
  * browser's own "Failed to load resource" lines for HTTP error answers the tests provoke).
  */
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  w.consoleErrors = [];
-  w.page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource:')) w.consoleErrors.push(m.text());
-  });
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite({
+  onWorld(w) {
+    w.consoleErrors = [];
+    w.page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource:')) w.consoleErrors.push(m.text());
+    });
+  },
+});
 
 const transitions = async (w) => (await w.events('mozmarket-statechange')).map((e) => `${e.detail.previous}>${e.detail.state}`);
 

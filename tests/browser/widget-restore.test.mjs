@@ -1,28 +1,12 @@
 // The Restore purchases button (payments §7.8, §1.5): GET restoreUrl, each entry installed and
 // verified with its own productId, the restored count, skipped entries with their codes, and the
 // failure alert.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, deferred, json, sleep, EN, PROVIDER_ORIGIN } from './fixtures.mjs';
+import { widgetSuite } from './widget-suite.mjs';
+import { deferred, json, sleep, EN, PROVIDER_ORIGIN } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 const VERSION_HEADER = /^[\x20-\x7e]{1,32}$/;
 

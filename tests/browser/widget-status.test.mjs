@@ -1,28 +1,12 @@
 // The pay widget's `waiting` state (payments §7.4): the polling schedule and the overall timeout
 // under Playwright's fake clock (F11), and the classification of status answers (F12–F14, the
 // `failed` codes, fatal and transient HTTP answers, Retry-After).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, expectFailed, json, sseBody, sleep, PRODUCT } from './fixtures.mjs';
+import { widgetSuite } from './widget-suite.mjs';
+import { expectFailed, json, sseBody, sleep, PRODUCT } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 /** Page-clock times of the status requests, relative to entering `waiting`. */
 async function statusTimes(w) {

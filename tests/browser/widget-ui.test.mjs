@@ -1,27 +1,11 @@
 // The pay widget's mounting rules (payments §7.1; F33–F35), localisation (§7.9), accessibility
 // (§7.10) and rendering safety (§7.11).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, expectFailed, deferred, json, sleep, EN, PROVIDER_ORIGIN, PRODUCT } from './fixtures.mjs';
+import { widgetSuite } from './widget-suite.mjs';
+import { expectFailed, deferred, json, sleep, EN, PROVIDER_ORIGIN, PRODUCT } from './fixtures.mjs';
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
-
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 /** `navigator.languages` as given (an init script, before the page's scripts). */
 const languages = (list) => [

@@ -4,29 +4,13 @@
 // (§7.1, F37), double activation (§5.2), and the custom elements. Every test page runs under
 // `script-src 'self' 'wasm-unsafe-eval'` plus Trusted Types and `style-src 'self'`
 // (pages/widget.html); `w.finish()` fails a test on any securitypolicyviolation (F38).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup } from './harness.mjs';
-import { openWidgetWorld, payJwt, PROVIDER_ORIGIN, PRODUCT, UUID_V4, json, sseBody, deferred, sleep } from './fixtures.mjs';
-
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  if (env) await env.close();
-});
+import { widgetSuite } from './widget-suite.mjs';
+import { payJwt, PROVIDER_ORIGIN, PRODUCT, UUID_V4, json, sseBody, deferred, sleep } from './fixtures.mjs';
 
 /** Opens a world and always closes it (a failing test included). */
-async function withWorld(opts, fn) {
-  const w = await openWidgetWorld(env, opts);
-  try {
-    await fn(w);
-    await w.finish();
-  } finally {
-    await w.close();
-  }
-}
+const withWorld = widgetSuite();
 
 const VERSION_HEADER = /^[\x20-\x7e]{1,32}$/;
 
