@@ -2,24 +2,34 @@
  * mozmarket: the full ES module entry: the verifier, the Prompter (receipts §8), and the Buy and
  * Restore buttons (payments §7), on the full WebAssembly core (yew UI included).
  *
- *   import { Verifier, Prompter, mountBuyButton, defineElements } from "mozmarket/full";
+ *   import { init, Verifier, Prompter, mountBuyButton, defineElements } from "mozmarket/full";
+ *   await init();
  *
- * Evaluating this module instantiates the core (top-level await), like index.js.
+ * Importing this module has no side effects, like index.js: the core loads on `init()`, on
+ * `await ready`, when a run starts, or when a custom element connects.
  */
-import init, * as core from './core-full/mozmarket_full.js';
+import initWasm, * as core from './core-full/mozmarket_full.js';
 import { createReceipts } from './receipts.js';
 import { createPrompter } from './prompter.js';
 import { createWidgets } from './widget.js';
+import { lazyCore, NOT_READY } from './load.js';
 
-const wasmUrl = new URL('./core-full/mozmarket_full_bg.wasm', import.meta.url);
-if (wasmUrl.protocol === 'file:') {
-  const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
-  await init({ module_or_path: await readFile(wasmUrl) });
-} else {
-  await init({ module_or_path: wasmUrl });
-}
+// Written by js/assemble.mjs (see index.js).
+const CLASS_TREE = /* @mozmarket-class-tree */ null;
 
-const api = createReceipts(() => core, 'esm', { extend: createPrompter });
+const loader = lazyCore(initWasm, core, () => new URL('./core-full/mozmarket_full_bg.wasm', import.meta.url));
 
+const api = createReceipts(loader.get, 'esm', {
+  load: loader.load,
+  classTree: CLASS_TREE,
+  notReady: NOT_READY,
+  ready: loader.ready,
+  extend: createPrompter,
+});
+
+export const init = loader.init;
 export const { Verifier, verify, addReceipt, listReceipts, ready, Prompter } = api;
-export const { mountBuyButton, mountRestoreButton, defineElements } = createWidgets(() => core);
+export const { mountBuyButton, mountRestoreButton, defineElements } = createWidgets(loader.get, {
+  load: loader.load,
+  notReady: NOT_READY,
+});

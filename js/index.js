@@ -1,27 +1,25 @@
 /*
  * mozmarket: the ES module entry (§0.3).
  *
- *   import { Verifier, verify, addReceipt, listReceipts, ready } from "mozmarket";
+ *   import { init, Verifier, verify, addReceipt, listReceipts, ready } from "mozmarket";
+ *   await init();   // or: await ready
  *
- * Evaluating this module instantiates the WebAssembly core (top-level await), so every export
- * works once the import has resolved, and `ready` is an already-resolved Promise. Browsers and
- * bundlers fetch the .wasm next to the glue; in Node (18+), where fetch() cannot read file: URLs,
- * the bytes are read from disk.
- *
- * The Prompter (§8) is added to this surface by its own issue: see the `extend` hook of
- * createReceipts() in receipts.js.
+ * Importing this module has no side effects: nothing is fetched and no browser global is read
+ * until `init()` is called, `ready` is awaited, or a verification run starts (runs load the core
+ * themselves and wait for it). Browsers and bundlers fetch the .wasm next to this file; in Node
+ * (18+) it is read from disk; `init({module_or_path})` loads it from anywhere else.
  */
-import init, * as core from './core/mozmarket_core.js';
+import initWasm, * as core from './core/mozmarket_core.js';
 import { createReceipts } from './receipts.js';
+import { lazyCore, NOT_READY } from './load.js';
 
-const wasmUrl = new URL('./core/mozmarket_core_bg.wasm', import.meta.url);
-if (wasmUrl.protocol === 'file:') {
-  const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
-  await init({ module_or_path: await readFile(wasmUrl) });
-} else {
-  await init({ module_or_path: wasmUrl });
-}
+// The core's classTree() rows, written here by js/assemble.mjs, so that Verifier.states and
+// Verifier.errors exist before the core has loaded.
+const CLASS_TREE = /* @mozmarket-class-tree */ null;
 
-const api = createReceipts(() => core, 'esm');
+const loader = lazyCore(initWasm, core, () => new URL('./core/mozmarket_core_bg.wasm', import.meta.url));
 
+const api = createReceipts(loader.get, 'esm', { load: loader.load, classTree: CLASS_TREE, notReady: NOT_READY, ready: loader.ready });
+
+export const init = loader.init;
 export const { Verifier, verify, addReceipt, listReceipts, ready } = api;

@@ -5,6 +5,7 @@
  *
  * Available from `mozmarket/full` and as `mozmarket.receipts.Prompter` in the classic script.
  * It renders with the full WebAssembly core and needs a DOM (`Prompter needs a document`).
+ * With the ES entry, `await init()` (from `mozmarket/full`) before constructing one.
  *
  * Page safety (§8.5–§8.7): templates allow only `<%= … %>` placeholders from a fixed list and are
  * never evaluated; the expanded text is sanitised and built with `createElement` /
@@ -14,7 +15,12 @@
  */
 import type { Verifier, VerifierOptions, StateObject } from './index.js';
 
-/** The ten template names of §8.3. */
+/**
+ * The ten template names of §8.3: `fatalInternalError` (blocking internal error),
+ * `internalError`, `storeInstall` (not installed / no receipts), `refunded`,
+ * `invalidReceiptIssuer`, `invalidFromStore`, `receiptFormatError`, `genericError` (any other
+ * receipt error), `mozAppsNotSupported`, and `dialogLabel` (the dialog's accessible name).
+ */
 export type PrompterTemplateName =
   | 'fatalInternalError'
   | 'internalError'
@@ -110,6 +116,10 @@ export interface PrompterInstance {
    * The best error is the first of `iterReceiptErrors`, replaced by a later one while it is a
    * `NetworkError`; it becomes {@link error}. When nothing is shown, an overlay this Prompter
    * showed earlier is removed.
+   *
+   * @param verifier - A verifier whose run has finished (from any entry).
+   * @throws `Error` for the two "throws" rows above; the not-ready error before the core has
+   *   loaded.
    */
   respond(verifier: Verifier): void;
   /**
@@ -131,18 +141,44 @@ export interface PrompterInstance {
   overlay: HTMLElement | null;
 }
 
-/** `Prompter`: callable with or without `new`. */
+/**
+ * The `Prompter` constructor (§8.1): callable with or without `new`.
+ *
+ * @example Verify at launch and let the Prompter handle a failure (ES module)
+ * ```ts
+ * import { init, Prompter } from "mozmarket/full";
+ * await init();
+ * new Prompter({
+ *   storeURL: "https://marketplace.example/app/my-app",
+ *   supportHTML: 'Mail <a href="mailto:help@app.example">help@app.example</a>',
+ *   verify: true,
+ *   verifierOptions: { trustedKeys, installs_allowed_from: ["https://marketplace.example"] },
+ * });
+ * ```
+ */
 export interface PrompterStatic {
   /**
    * Validates `options` (§8.1, in order; each failure throws an `Error` with the exact message),
    * then responds to `options.verifier` and/or runs a Verifier (`verify: true`).
    *
-   * Classic script before `mozmarket.receipts.ready` has resolved: a `verify: true` Prompter
-   * works (its option checks and the message wait for the run, which waits for the core; an
-   * option error is then thrown from the verify callback); any other construction throws
-   * `mozmarket.receipts is not ready`.
+   * Before the core has loaded (ES entry: before `init()` of `mozmarket/full` resolves; classic
+   * script: before `mozmarket.receipts.ready` resolves): a `verify: true` Prompter without
+   * `verifier` works (its option checks and the message wait for the run, which loads or waits
+   * for the core; an option error is then thrown from the verify callback), but its Verifier is
+   * built at once, so `verifierOptions` with `trustedKeys` or `rootKeyOrigins` throw; any other
+   * construction throws `Error("mozmarket is not ready: await init() first")` (classic script:
+   * `mozmarket.receipts is not ready`).
+   *
+   * @param options - The Prompter's options.
+   * @throws `Error` with the exact §8.1 message for a bad option (e.g.
+   *   `You must provide a storeURL option`, `Unknown option: ‹key›`); `Prompter needs a document`
+   *   without a DOM; the not-ready error above; whatever `new Verifier(verifierOptions)` throws.
    */
   new (options: PrompterOptions): PrompterInstance;
+  /**
+   * The same as `new Prompter(options)`, as in the original library.
+   * @param options - The Prompter's options.
+   */
   (options: PrompterOptions): PrompterInstance;
   readonly prototype: PrompterInstance & {
     /**
@@ -153,4 +189,9 @@ export interface PrompterStatic {
   };
 }
 
+/**
+ * The Prompter (§8): from `mozmarket/full`, or `mozmarket.receipts.Prompter` in the classic
+ * script. Each entry has its own; it tests states against the `states`/`errors` of the verifier
+ * it is given, so verifiers from any entry work.
+ */
 export declare const Prompter: PrompterStatic;

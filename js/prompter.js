@@ -77,6 +77,7 @@ export function createPrompter(internals) {
   const SurfaceVerifier = internals.Verifier;
   const getCore = internals.getCore;
   const whenCore = internals.whenCore;
+  const notReadyMessage = typeof internals.notReady === 'string' ? internals.notReady : PROMPTER_NOT_READY;
 
   /** Per-instance data that is not part of the API. */
   const privates = new WeakMap();
@@ -209,7 +210,7 @@ export function createPrompter(internals) {
   function configOf(p) {
     if (p.config) return p.config;
     const core = getCore();
-    if (!core) throw new Error(PROMPTER_NOT_READY);
+    if (!core) throw new Error(notReadyMessage);
     p.config = configure(core, p.raw);
     p.raw = null;
     return p.config;
@@ -237,7 +238,7 @@ export function createPrompter(internals) {
       configOf(p);
     } else if (given || !raw.verify) {
       // Classic surface before `ready`: only a `verify: true` Prompter can wait for the core.
-      throw new Error(PROMPTER_NOT_READY);
+      throw new Error(notReadyMessage);
     }
     // Step 7.
     if (given) this.respond(raw.verifier);
@@ -275,7 +276,7 @@ export function createPrompter(internals) {
   Prompter.prototype.respond = function (verifier) {
     const p = privOf(this);
     const core = getCore();
-    if (!core) throw new Error(PROMPTER_NOT_READY);
+    if (!core) throw new Error(notReadyMessage);
     const config = configOf(p);
     this.verifier = verifier;
     this.error = null;

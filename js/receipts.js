@@ -363,11 +363,17 @@ function httpRequest(method, url, body, timeoutMs, omitCredentials) {
  * Builds the receipts API for one surface.
  *
  * @param {() => object | null} getCore the loaded core module (the wasm-bindgen exports), or
- *   null while it is still loading (classic surface only).
+ *   null while it has not loaded yet.
  * @param {"esm" | "classic"} surface which surface this is (mode resolution, §2.1; readiness, §0.3).
  * @param {object} [extras]
  * @param {Promise<unknown>} [extras.loading] classic surface: settles when the core has loaded
- *   (rejects with the load error). Absent: the core is already loaded.
+ *   (rejects with the load error).
+ * @param {() => Promise<object>} [extras.load] ES surfaces: starts loading the core on demand
+ *   (idempotent) and resolves to it. Neither given: the core is already loaded.
+ * @param {PromiseLike<void>} [extras.ready] the `ready` member to expose (the ES surfaces' lazy
+ *   thenable); default: a Promise that settles with `loading`.
+ * @param {string} [extras.notReady] the message thrown by synchronous calls made before the core
+ *   has loaded (default: the classic surface's §0.3 text).
  * @param {Array} [extras.classTree] the core's `classTree()` rows, for a surface that has to build
  *   `Verifier.states`/`errors` before the core has loaded (a build-time snapshot of the same call).
  * @param {(internals: object) => object} [extras.extend] EXTENSION POINT for later members
@@ -380,15 +386,20 @@ export function createReceipts(getCore, surface, extras) {
   const ex = extras || {};
   const loading = ex.loading;
   const classic = surface === 'classic';
+  const notReadyMessage = typeof ex.notReady === 'string' ? ex.notReady : NOT_READY;
 
-  /** Resolves to the core, waiting for it on the classic surface; rejects with the load error. */
+  /**
+   * Resolves to the core: at once when it has loaded, else waiting for the classic surface's
+   * background load or starting the ES surface's on-demand one; rejects with the load error.
+   */
   function whenCore() {
     const core = getCore();
     if (core) return Promise.resolve(core);
-    if (!loading) return Promise.reject(new Error(NOT_READY));
+    if (typeof ex.load === 'function') return Promise.resolve().then(() => ex.load());
+    if (!loading) return Promise.reject(new Error(notReadyMessage));
     return Promise.resolve(loading).then(() => {
       const c = getCore();
-      if (!c) throw new Error(NOT_READY);
+      if (!c) throw new Error(notReadyMessage);
       return c;
     });
   }
@@ -574,7 +585,7 @@ export function createReceipts(getCore, surface, extras) {
     v = get('trustedKeys');
     o.trustedKeys = v;
     if (v !== undefined) {
-      if (!core) throw new Error(NOT_READY);
+      if (!core) throw new Error(notReadyMessage);
       let text;
       try {
         text = JSON.stringify(v);
@@ -597,7 +608,7 @@ export function createReceipts(getCore, surface, extras) {
     if (v === undefined) o.rootKeyOrigins = [];
     else {
       if (!isStringArray(v)) throw illegal('rootKeyOrigins');
-      if (v.length > 0 && !core) throw new Error(NOT_READY);
+      if (v.length > 0 && !core) throw new Error(notReadyMessage);
       o.rootKeyOrigins = v.map((s) => {
         const origin = core.httpsOrigin(s);
         if (origin === undefined) throw illegal('rootKeyOrigins');
@@ -736,7 +747,7 @@ export function createReceipts(getCore, surface, extras) {
 
   proto.parseReceipt = function (receipt) {
     const core = getCore();
-    if (!core) throw new Error(NOT_READY);
+    if (!core) throw new Error(notReadyMessage);
     if (this.mode === 'compat') {
       if (typeof receipt !== 'string') throw new Error('receipt is not a string');
       return core.parseLenient(receipt);
@@ -1452,11 +1463,11 @@ export function createReceipts(getCore, surface, extras) {
     return out;
   }
 
-  const ready = loading ? Promise.resolve(loading).then(() => undefined) : Promise.resolve();
+  const ready = ex.ready || (loading ? Promise.resolve(loading).then(() => undefined) : Promise.resolve());
 
   const api = { Verifier, verify, addReceipt, listReceipts, ready };
   if (typeof ex.extend === 'function') {
-    const more = ex.extend({ Verifier, surface, getCore, whenCore });
+    const more = ex.extend({ Verifier, surface, getCore, whenCore, notReady: notReadyMessage });
     if (more) for (const k of Object.keys(more)) api[k] = more[k];
   }
   return api;

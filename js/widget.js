@@ -35,8 +35,8 @@ const RESTORE_ATTRIBUTES = {
 /** States in which an element may re-mount for a changed attribute without losing a purchase. */
 const SETTLED = new Set(['idle', 'purchased', 'failed', 'cancelled']);
 
-function notReady() {
-  const e = new Error('mozmarket is not ready: the WebAssembly core has not loaded');
+function notReady(message) {
+  const e = new Error(message || 'mozmarket is not ready: await init() first');
   e.name = 'IncorrectUsage';
   e.code = 'INCORRECT_USAGE';
   e.detail = {};
@@ -53,14 +53,19 @@ function usage(message) {
 
 /**
  * @param {() => object|null} getCore the loaded full core (wasm-bindgen module), or null
+ * @param {{load?: () => Promise<object>, notReady?: string}} [loading] `load` starts loading the
+ *   core on demand (the custom elements use it); `notReady` is the message thrown by a mount
+ *   before the core has loaded.
  * @returns {{mountBuyButton: Function, mountRestoreButton: Function, defineElements: Function}}
  */
-export function createWidgets(getCore) {
+export function createWidgets(getCore, loading) {
   const mounted = new WeakMap();
+  const load = loading && typeof loading.load === 'function' ? loading.load : null;
+  const notReadyMessage = loading && typeof loading.notReady === 'string' ? loading.notReady : undefined;
 
   function mount(exportName, element, options) {
     const core = getCore();
-    if (!core) throw notReady();
+    if (!core) throw notReady(notReadyMessage);
     if (!element || typeof element !== 'object' || element.nodeType !== 1) {
       throw usage(`${exportName}(element, options): element must be a DOM element`);
     }
@@ -152,6 +157,23 @@ export function createWidgets(getCore) {
       _mmMount(remount) {
         if (remount && this._mmHandle && !SETTLED.has(this._mmHandle.state)) return;
         if (!remount && this._mmHandle) return;
+        if (!getCore() && load) {
+          // The core loads on demand: mount once it has (if this element is still connected).
+          if (this._mmLoading) return;
+          this._mmLoading = true;
+          load().then(
+            () => {
+              this._mmLoading = false;
+              if (this.isConnected && !this._mmHandle) this._mmMount(false);
+            },
+            (e) => {
+              this._mmLoading = false;
+              this.error = e;
+              if (typeof console !== 'undefined') console.error('mozmarket: could not load the core for', this.localName, e);
+            },
+          );
+          return;
+        }
         try {
           this._mmHandle = mountFn(this, optionsFrom(this, table));
           this.error = null;

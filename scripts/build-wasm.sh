@@ -90,16 +90,20 @@ fi
 # Minify what ships (wasm-bindgen glue, our ES modules, the classic script) with a source map
 # beside each file: a page that loads the package directly gets the small files, and a bundler
 # gets nothing it would have to undo. The tests run against these minified files.
-TERSER="node_modules/.bin/terser"
+TERSER="$PWD/node_modules/.bin/terser"
 [ -x "$TERSER" ] || die "terser is missing: run scripts/setup.sh (npm install)"
-for f in pkg/index.js pkg/receipts.js pkg/full.js pkg/element.js pkg/widget.js pkg/prompter.js \
+for f in pkg/index.js pkg/load.js pkg/receipts.js pkg/full.js pkg/element.js pkg/widget.js pkg/prompter.js \
   pkg/core/mozmarket_core.js pkg/core-full/mozmarket_full.js \
   pkg/mozmarket-receipts.js; do
   [ -f "$f" ] || continue
   kind=(--module)
   [ "$f" = pkg/mozmarket-receipts.js ] && kind=()
-  "$TERSER" "$f" "${kind[@]}" --compress --mangle --comments false \
-    --source-map "url='$(basename "$f").map'" -o "$f.min" || die "terser failed on $f"
+  # Run from the file's own folder, so that the map's `sources` name the file beside it. The
+  # bundler hints on load.js's Node-only import (@vite-ignore, webpackIgnore) are kept.
+  (cd "$(dirname "$f")" && "$TERSER" "$(basename "$f")" "${kind[@]}" --compress --mangle \
+    --comments '/@vite-ignore|webpackIgnore/' \
+    --source-map "url='$(basename "$f").map',includeSources" -o "$(basename "$f").min") ||
+    die "terser failed on $f"
   mv "$f.min" "$f"
   [ -f "$f.min.map" ] && mv "$f.min.map" "$f.map"
 done

@@ -8,6 +8,7 @@
 #              chromium + chromedriver, node_modules, cargo-fuzz)
 #   clippy     the workspace natively, the wasm crate on wasm32 (with tests/web.rs; and the full
 #              build's UI), the fuzz crate
+#   docs       scripts/doc.sh: rustdoc of the core, the server and the wasm crate, warnings denied
 #   postgres   scripts/postgres.sh (when present): a loopback PostgreSQL whose URL goes to the
 #              server's tests as MOZMARKET_TEST_POSTGRES_URL (SKIP_POSTGRES=1: SQLite only)
 #   native     cargo test --workspace
@@ -15,6 +16,9 @@
 #   wasm       wasm-bindgen tests (tests/web.rs) in headless Chromium
 #   build      scripts/build-wasm.sh all (both wasm builds, wasm-opt, assemble pkg/, eval scan)
 #   size       scripts/size-report.mjs (prints OVER/UNDER; SIZE_STRICT=1 makes OVER fail)
+#   packaging  node --test tests/packaging/: `npm pack` of pkg/ installed into consumers built
+#              from scratch (a Vite app, a plain ES-module page, a classic <script> page, a
+#              TypeScript check and build), each exercised in Chromium; Node/SSR imports
 #   browser    node --test tests/browser/ (when that directory has tests)
 #   e2e        the debug server binary, then node --test tests/e2e/: the demo shop and the pay
 #              widget against the real server (popup and mozPay purchases, chargeback and the
@@ -153,6 +157,7 @@ start_postgres() {
 tier setup bash scripts/setup.sh
 tier versions versions
 tier clippy clippy_all
+tier docs bash scripts/doc.sh
 if [ -f scripts/postgres.sh ] && [ -z "${MOZMARKET_TEST_POSTGRES_URL:-}" ] && [ -z "${SKIP_POSTGRES:-}" ]; then
   start_postgres
 fi
@@ -166,6 +171,7 @@ fi
 tier wasm wasm_tests
 tier build bash scripts/build-wasm.sh all
 tier size size_report
+tier packaging node --test --test-concurrency=1 tests/packaging/
 if [ -d tests/browser ] && [ -n "$(find tests/browser -type f \( -name '*.js' -o -name '*.mjs' -o -name '*.cjs' \) -print -quit)" ]; then
   tier browser node --test tests/browser/
 else

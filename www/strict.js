@@ -1,10 +1,11 @@
 // /strict.html (spec/payments.md §9.6 F38): one Buy button, mounted with mountBuyButton, on a page
 // whose CSP allows scripts and the wasm from this origin only and enforces Trusted Types.
-import { mountBuyButton } from '/pkg/full.js';
+import { init, mountBuyButton } from '/pkg/full.js';
 
 const $ = (id) => document.getElementById(id);
 
 async function main() {
+  await init(); // the core loads on demand
   const config = await (await fetch('/demo/config.json', { cache: 'no-store' })).json();
   const product = (config.products || [])[0];
   if (!product) {

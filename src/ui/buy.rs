@@ -643,11 +643,14 @@ impl PartialEq for Shared {
     }
 }
 
+/// The properties of [`BuyButtonView`].
 #[derive(Properties, PartialEq)]
 pub struct Props {
+    /// The button's state machine.
     pub machine: Shared,
 }
 
+/// The yew component that renders a Buy button from its machine.
 pub struct BuyButtonView;
 
 fn support_view(s: &Support, locale: Locale) -> Html {

@@ -34,6 +34,7 @@ impl Phase {
     }
 }
 
+/// The state of one Restore button: its options, phase, element and live-region text.
 pub struct RestoreMachine {
     opts: Rc<RestoreOptions>,
     phase: Phase,
@@ -237,6 +238,7 @@ async fn run(m: M) {
     }
 }
 
+/// The machine as a yew property (compared by identity).
 #[derive(Clone)]
 pub struct Shared(M);
 
@@ -246,11 +248,13 @@ impl PartialEq for Shared {
     }
 }
 
+/// The properties of [`RestoreView`].
 #[derive(Properties, PartialEq)]
 pub struct Props {
     machine: Shared,
 }
 
+/// The yew component that renders a Restore button from its machine.
 pub struct RestoreView;
 
 impl Component for RestoreView {

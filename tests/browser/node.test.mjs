@@ -21,8 +21,9 @@ after(async () => {
 });
 
 test('exports and ready', async () => {
-  assert.deepEqual(Object.keys(mm).sort(), ['Verifier', 'addReceipt', 'listReceipts', 'ready', 'verify']);
+  assert.deepEqual(Object.keys(mm).sort(), ['Verifier', 'addReceipt', 'init', 'listReceipts', 'ready', 'verify']);
   assert.equal(await mm.ready, undefined);
+  assert.equal(await mm.init(), undefined);
   assert.equal(typeof globalThis.XMLHttpRequest, 'undefined');
 });
 

@@ -41,7 +41,8 @@ function assertClean(ctx) {
 /** A strict Verifier (the verifier build) whose only trusted keys are /demo/config.json's. */
 function verifyInPage(page) {
   return page.evaluate(async () => {
-    const { Verifier } = await import('/pkg/index.js');
+    const { Verifier, init } = await import('/pkg/index.js');
+    await init();
     const config = await (await fetch('/demo/config.json')).json();
     const v = new Verifier({
       mode: 'strict',
@@ -268,7 +269,8 @@ test('chargeback in the developer hub: launch verification reports Refunded, the
     // ---- once the cached result is gone (as when it expires), the launch verification reports
     // the refund and the Prompter tells the buyer.
     await page.evaluate(async () => {
-      const { Verifier } = await import('/pkg/full.js');
+      const { Verifier, init } = await import('/pkg/full.js');
+      await init();
       const config = await (await fetch('/demo/config.json')).json();
       new Verifier({ mode: 'strict', trustedKeys: config.trustedKeys, onlog: null }).clearCache();
     });

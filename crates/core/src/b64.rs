@@ -1,6 +1,4 @@
 //! base64url: the canonical form of §2.3.1 rule 7 and the lenient form of §2.4.
-//!
-//! HELPER-A implements.
 
 const URL_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

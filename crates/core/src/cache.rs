@@ -1,6 +1,4 @@
 //! The result cache rules of §5.5. The shell reads and writes the storage; this decides.
-//!
-//! HELPER-C implements.
 
 use crate::json::{parse_with, Json, Limits};
 use crate::store::{STORE_LIMITS, STORE_MAX_DEPTH};

@@ -10,6 +10,7 @@ use crate::url::UrlParser;
 
 /// Inputs to chain verification.
 pub struct ChainInput<'a> {
+    /// The strictly parsed receipt (certificates and the receipt part).
     pub parsed: &'a Parsed,
     /// The header `alg` of each part, from [`crate::compact::check_header`].
     pub algs: &'a [Alg],
@@ -19,7 +20,9 @@ pub struct ChainInput<'a> {
     pub root_key_origins: &'a [String],
     /// The keys of the root document named by `certs[0].iss`, once the shell has fetched it.
     pub root_document: Option<&'a [PublicKey]>,
+    /// The current time in milliseconds since the epoch (for certificate `exp`).
     pub now_ms: f64,
+    /// The clock tolerance in milliseconds (`leeway`).
     pub leeway_ms: f64,
 }
 

@@ -1,7 +1,5 @@
 //! Required claims and their types (§2.3.6), the strict claim and policy checks S8–S13
 //! (§2.3.7), and the compat checks C2–C7 (§2.4).
-//!
-//! HELPER-C implements.
 
 use crate::error::{clip, Failure};
 use crate::json::Json;
@@ -25,18 +23,26 @@ pub const RECEIPT_TYPES: [&str; 4] = [
 /// The typed claims of a receipt payload that passed §2.3.6.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims {
+    /// The receipt type (`purchase-receipt`, …), not yet checked against `typsAllowed`.
     pub typ: String,
+    /// `product.url`, when present (S11a reports it missing).
     pub product_url: Option<String>,
+    /// The issuer, as written (S12a checks that it is an origin).
     pub iss: String,
+    /// Not before, NumericDate seconds.
     pub nbf: f64,
+    /// Issued at, NumericDate seconds.
     pub iat: f64,
+    /// Expiry, NumericDate seconds, when present.
     pub exp: Option<f64>,
+    /// The store's verify URL, as written.
     pub verify: String,
 }
 
 /// The policy inputs of S10–S13 and C2–C7 (already resolved by the run: effective lists).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicyInput {
+    /// `typsAllowed`: the accepted receipt types.
     pub typs_allowed: Vec<String>,
     /// Effective product URLs; empty means "no product check" (compat only).
     pub product_urls: Vec<String>,

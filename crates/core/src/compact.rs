@@ -1,7 +1,5 @@
 //! Compact encodings (§1.1), strict parsing (§2.3.1), header rules (§2.3.2), lenient parsing
 //! (§2.4) and the add-receipt check (§1.8).
-//!
-//! HELPER-A implements.
 
 use crate::b64;
 use crate::error::{clip, Failure};
@@ -213,7 +211,9 @@ pub fn check_header(header: &Json, part: usize) -> Result<Alg, Failure> {
 /// The two signature algorithms receipts may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RSA keys of 2048–4096 bits).
     Rs256,
+    /// ECDSA on P-256 with SHA-256 (64-byte `R‖S` signatures).
     Es256,
 }
 

@@ -18,13 +18,16 @@ pub enum Attr {
 /// A typed failure with the exact detail text of the spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
+    /// The state or error class (§5.2, §5.3).
     pub class: Class,
+    /// The exact detail text.
     pub detail: String,
     /// Attributes in insertion order (the order `toString()` prints them).
     pub attrs: Vec<(&'static str, Attr)>,
 }
 
 impl Failure {
+    /// A failure of `class` with `detail` and no attributes.
     pub fn new(class: Class, detail: impl Into<String>) -> Self {
         Failure { class, detail: detail.into(), attrs: Vec::new() }
     }
@@ -35,14 +38,17 @@ impl Failure {
         self
     }
 
+    /// Adds a numeric attribute.
     pub fn with_num(self, name: &'static str, value: f64) -> Self {
         self.with(name, Attr::Num(value))
     }
 
+    /// Adds a string attribute.
     pub fn with_str(self, name: &'static str, value: impl Into<String>) -> Self {
         self.with(name, Attr::Str(value.into()))
     }
 
+    /// Adds a JSON attribute.
     pub fn with_json(self, name: &'static str, value: Json) -> Self {
         self.with(name, Attr::Json(value))
     }
@@ -52,7 +58,7 @@ impl Failure {
         self.attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
-    /// `[Name detail attr: value …]` without JS-exact value formatting; for logs and tests.
+    /// `Name: detail` (no attributes, no JS-exact formatting); for logs and tests.
     pub fn summary(&self) -> String {
         format!("{}: {}", self.class.name(), self.detail)
     }

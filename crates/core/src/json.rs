@@ -1,19 +1,23 @@
 //! Strict JSON (RFC 8259) with the limits of §1.7: nesting depth, duplicate member names after
 //! unescaping, valid UTF-8, no unpaired surrogate escapes, no numbers that overflow a double.
 //! One pass; the violation that comes first in the text is the one reported.
-//!
-//! HELPER-A implements: `parse`, `parse_with`, `Json::to_json_text` and the accessors.
 
 use std::collections::HashMap;
 
 /// A JSON value. Objects keep their members in document order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number (always finite: a number that overflows a double is a syntax error).
     Num(f64),
+    /// A string, unescaped.
     Str(String),
+    /// An array.
     Arr(Vec<Json>),
+    /// An object: its members in document order.
     Obj(Vec<(String, Json)>),
 }
 
@@ -42,7 +46,9 @@ pub enum Duplicates {
 /// Parsing limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// The deepest nesting allowed (the outermost container is level 1).
     pub max_depth: usize,
+    /// What to do with duplicate member names.
     pub duplicates: Duplicates,
 }
 
@@ -534,6 +540,7 @@ impl Json {
         }
     }
 
+    /// The string, for a [`Json::Str`].
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::Str(s) => Some(s),
@@ -541,6 +548,7 @@ impl Json {
         }
     }
 
+    /// The number, for a [`Json::Num`].
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Json::Num(n) => Some(*n),
@@ -548,6 +556,7 @@ impl Json {
         }
     }
 
+    /// The items, for a [`Json::Arr`].
     pub fn as_array(&self) -> Option<&[Json]> {
         match self {
             Json::Arr(a) => Some(a),
@@ -555,6 +564,7 @@ impl Json {
         }
     }
 
+    /// The members in document order, for a [`Json::Obj`].
     pub fn as_object(&self) -> Option<&[(String, Json)]> {
         match self {
             Json::Obj(m) => Some(m),
@@ -562,6 +572,7 @@ impl Json {
         }
     }
 
+    /// Whether this is a [`Json::Obj`].
     pub fn is_object(&self) -> bool {
         matches!(self, Json::Obj(_))
     }

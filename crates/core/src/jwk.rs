@@ -1,6 +1,4 @@
 //! Public keys in the accepted JWK forms (§1.5) and root public-key documents (§1.6).
-//!
-//! HELPER-B implements.
 
 use crate::json::Json;
 use crate::url::UrlParser;
@@ -8,14 +6,18 @@ use crate::url::UrlParser;
 /// Key material usable for exactly one algorithm: RSA → RS256, P-256 → ES256.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyMaterial {
+    /// An RSA key (2048–4096-bit modulus), for RS256.
     Rsa(rsa::RsaPublicKey),
+    /// A P-256 point, for ES256.
     P256(p256::ecdsa::VerifyingKey),
 }
 
 /// A validated public key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicKey {
+    /// The key itself; it fixes the one algorithm the key can verify.
     pub material: KeyMaterial,
+    /// The JWK `kid`, if any (a filter among candidates, never a source of keys).
     pub kid: Option<String>,
     /// Configured keys only: the issuer origin this key is bound to (§2.3.7 S12c), normalised.
     pub iss: Option<String>,
@@ -24,25 +26,40 @@ pub struct PublicKey {
 /// Where a JWK comes from. Only configured keys may carry `iss`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySource {
+    /// `trustedKeys` (or the widget's pinned `trustedRoots` keys).
     Configured,
+    /// The `jwk` list of a certificate whose signature has verified.
     Certificate,
+    /// A root public-key document fetched from an allowed origin (§1.6).
     RootDocument,
 }
 
 /// Why a JWK is not acceptable. [`KeyError::reason`] gives the §4.1 reason text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError {
+    /// The JWK is not a JSON object (reported as `unsupported key type`).
     NotAnObject,
+    /// It has a private-key member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`).
     PrivateMembers,
+    /// A `kty` (or curve) other than RSA and EC P-256, or members missing for the form.
     UnsupportedKeyType,
+    /// The RSA modulus is not 2048–4096 bits long.
     RsaModulusSize,
+    /// The RSA exponent is even, below 3, or not below 2^33.
     InvalidRsaExponent,
+    /// A key member is not canonical unpadded base64url.
     InvalidBase64url,
+    /// The EC coordinates are not 32 bytes each, or the point is not on P-256 (or is the identity).
     EcPointNotOnCurve,
+    /// `alg` does not match the key type.
     AlgMismatch,
+    /// `use` is present and not `sig`.
     UseNotSig,
+    /// `key_ops` is present and lacks `verify`.
     KeyOpsWithoutVerify,
+    /// `kid` is not a string of 1–256 printable ASCII characters without spaces.
     InvalidKid,
+    /// A configured key's `iss` is not an origin.
     IssNotOrigin,
 }
 

@@ -577,6 +577,7 @@ pub enum PromptAction {
 /// The decision of [`respond`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Response {
+    /// What to do.
     pub action: PromptAction,
     /// Row 7 only: the index in the receipt error list of the chosen reason; `prompter.error` is
     /// that error object. `None` in every other row (and for an empty list).
@@ -693,6 +694,7 @@ pub enum Node {
         /// Only on `a`: the absolute URL the link points to (resolved against the base URL and
         /// checked: `https:`, `mailto:`, or `http:` on a loopback host). Always `Some` on `a`.
         href: Option<String>,
+        /// The element's content, in order.
         children: Vec<Node>,
     },
 }

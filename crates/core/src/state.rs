@@ -7,40 +7,74 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
     // States (§5.2)
+    /// The run has not finished (the initial state).
     VerificationIncomplete,
+    /// Abstract: the user must install or buy.
     NeedsInstall,
+    /// A `NeedsInstall`: `getSelf()` answered `null` and no other source has receipts.
     NotInstalled,
+    /// A `NeedsInstall`: no receipts were found or installed.
     NoReceipts,
+    /// No mozApps, no `receipts` option and an empty local store.
     MozAppsNotSupported,
+    /// Abstract: verification could not be completed, not the user's fault.
     NetworkError,
+    /// Abstract, a `NetworkError`: the server misbehaved.
     ServerError,
+    /// Receipts exist, none verified, no network error was promoted.
     NoValidReceipts,
+    /// At least one receipt verified (`OK` in JS).
     Ok,
+    /// An `OK`: a fresh cached `ok` was used (`OKCache` in JS).
     OkCache,
+    /// An `OKCache`: a network error was covered by a stale cached `ok` (`OKStaleCache` in JS).
     OkStaleCache,
+    /// Abstract: a library or platform failure.
     InternalError,
+    /// An `InternalError`: `getSelf()` failed, threw or did not answer.
     MozAppsError,
+    /// An `InternalError`: an exception in mozmarket, or configuration that fails at run time.
     VerifierError,
     // Errors (§5.3)
+    /// Missing or mistyped claims (§2.3.6, S12a, C4, C6).
     ReceiptFormatError,
+    /// A `ReceiptFormatError`: not a valid compact JWS or strict JSON (§2.3.1).
     ReceiptParseError,
+    /// Abstract parent of the five signature errors.
     ReceiptSignatureError,
+    /// `alg` is not exactly `RS256` or `ES256` (H2).
     AlgorithmNotAllowed,
+    /// A forbidden header parameter (H3, H4).
     UnsupportedHeader,
+    /// No trusted key fits (§2.3.3).
     UnknownSigningKey,
+    /// A signature does not verify (§2.3.3, §2.3.5).
     InvalidSignature,
+    /// A certificate rule failed (§2.3.4, S9).
     CertificateError,
+    /// `nbf` or `iat` is in the future (S8b, S8c).
     ReceiptNotYetValid,
+    /// `exp` has passed (S8a), or the store answered `expired`.
     ReceiptExpired,
+    /// `typ` is not allowed (S10, C2).
     WrongType,
+    /// `product.url` is missing or does not match (S11, C3; `ProductURLError` in JS).
     ProductUrlError,
+    /// The issuer is not allowed, or not the one bound to the key (S12b, S12c, C5).
     InvalidReceiptIssuer,
+    /// The verify URL is not on the issuer's host or downgrades the scheme (S13, C7).
     VerifyDomainMismatch,
+    /// The store answered `invalid`.
     InvalidFromStore,
+    /// The store answered `refunded`.
     Refunded,
+    /// A `NetworkError` (not a `ServerError`): status 0.
     ConnectionError,
+    /// A `ServerError`: the request timed out.
     RequestTimeout,
+    /// A `ServerError`: a status other than 200.
     ServerStatusError,
+    /// A `ServerError`: a bad body, unknown status, bad root document or unexpected URL.
     InvalidServerResponse,
 }
 

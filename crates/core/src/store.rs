@@ -1,6 +1,4 @@
 //! The store answer mapping of §3.3 and the root-document fetch mapping of §2.3.3.
-//!
-//! HELPER-C implements.
 
 use crate::error::{clip, Failure};
 use crate::json::{parse_with, Duplicates, Json, Limits};
@@ -42,8 +40,11 @@ pub enum StoreOutcome {
     /// Anything else. `delete_cache` for the definitive refusals (refunded, invalid, expired);
     /// `also_verified` for compat `expired` (the original's quirk).
     Failed {
+        /// The receipt's error (§3.3 rows 1–8, 11–14).
         failure: Failure,
+        /// Delete the receipt's cache entry.
         delete_cache: bool,
+        /// Also count the receipt as verified.
         also_verified: bool,
     },
 }

@@ -3,8 +3,6 @@
 //! Parsing itself is delegated to a WHATWG URL parser behind [`UrlParser`]: natively the `url`
 //! crate ([`NativeUrlParser`], feature `native-url`), in the browser the browser's own `URL`.
 //! Every decision on the parsed parts is made here.
-//!
-//! HELPER-C implements.
 
 /// The parts of a parsed absolute URL, as a WHATWG parser serialises them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,6 +26,7 @@ pub struct UrlParts {
 
 /// A WHATWG URL parser. `None` when the input is not an absolute URL.
 pub trait UrlParser {
+    /// Parses `input` as an absolute URL, or `None`.
     fn parse(&self, input: &str) -> Option<UrlParts>;
 }
 

@@ -15,16 +15,23 @@ use crate::url::UrlParser;
 /// The verification mode (§2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Signatures and the chain against trust roots, then claims, policy and the store (§2.3).
     Strict,
+    /// The original library's checks: no signature is read; the store vouches (§2.4).
     Compat,
 }
 
 /// Everything a run has resolved that the per-receipt pipeline needs.
 pub struct Policy {
+    /// Strict or compat.
     pub mode: Mode,
+    /// The configured root keys (`trustedKeys`), strict mode.
     pub trusted: Vec<PublicKey>,
+    /// `rootKeyOrigins`, normalised.
     pub root_key_origins: Vec<String>,
+    /// `leeway` in milliseconds.
     pub leeway_ms: f64,
+    /// The effective type, product and issuer lists.
     pub checks: PolicyInput,
 }
 
@@ -46,9 +53,11 @@ pub struct Passed {
 /// The decision of the local stage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Local {
+    /// Every local check passed: on to the cache and the store.
     Passed(Passed),
     /// Strict: fetch this root document and call [`strict_local`] again with its keys.
     NeedsRootDocument { url: String },
+    /// The receipt's error.
     Failed(Failure),
 }
 

@@ -390,7 +390,9 @@ pub fn format_count(n: u64, locale: Locale) -> String {
 /// Localised product text from the pay JWT's `request` (§7.9 "Product text"). Display only.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProductText {
+    /// The localised product name, if any.
     pub name: Option<String>,
+    /// The localised description, if any.
     pub description: Option<String>,
     /// The tag of the chosen `locales` entry, or `defaultLocale`: the name element's `lang`.
     pub lang: Option<String>,
@@ -745,6 +747,7 @@ impl ErrorCode {
 /// `productId` and `attemptId` it knows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetError {
+    /// The stable code (it also decides the class `name` and the message key).
     pub code: ErrorCode,
     /// `detail` members in insertion order (`httpStatus`, `errorCode`, `missing`,
     /// `providerCode`, `platformCode`, `serverError`, `check`, `storeStatus`, `storeReason`,
@@ -1146,6 +1149,7 @@ pub enum HttpAnswer {
     Timeout,
     /// An HTTP response.
     Response {
+        /// The HTTP status.
         status: u16,
         /// The body text.
         body: String,
@@ -1183,16 +1187,24 @@ pub enum MozPayOutcome {
 /// The checks of the local receipt verification (§7.5 `detail.check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalCheck {
+    /// `parse`: the receipt does not parse strictly.
     Parse,
+    /// `signature`: the certificate chain does not verify against `trustedRoots`.
     Signature,
+    /// `issuer`: the certificate's `iss` is not a configured root.
     Issuer,
+    /// `type`: `typ` is not `purchase-receipt` (or an allowed `test-receipt`).
     Type,
     /// `typ` is `test-receipt` while `allowTestReceipts` is false (check `type`, class
     /// `TestReceiptNotAllowed`).
     TestReceipt,
+    /// `product_url`: `product.url` is not `appOrigin`.
     ProductUrl,
+    /// `product_id`: `storedata`'s `inapp_id` is not the product id.
     ProductId,
+    /// `verify_url`: the verify URL is outside `receiptCheckSites`.
     VerifyUrl,
+    /// `time`: `nbf` or `exp` fails (± 60 s).
     Time,
 }
 
@@ -1299,7 +1311,9 @@ pub enum Action {
 /// widget).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FocusTarget {
+    /// The widget's main button.
     MainButton,
+    /// The "Open payment window" button of the blocked sub-state.
     OpenPaymentWindow,
 }
 
@@ -1315,12 +1329,16 @@ pub enum Politeness {
 /// The verify-service outcome reported in `verification.store` (§7.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreVerdict {
+    /// The verify service answered `ok`.
     Ok,
+    /// The verify service answered `pending`.
     Pending,
+    /// No usable answer (network error, timeout, non-200, bad JSON, unknown status).
     Unreachable,
 }
 
 impl StoreVerdict {
+    /// `ok`, `pending` or `unreachable`.
     pub fn as_str(self) -> &'static str {
         match self {
             StoreVerdict::Ok => "ok",
@@ -1333,12 +1351,16 @@ impl StoreVerdict {
 /// Why an attempt was cancelled (`mozmarket-cancelled` `detail.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelReason {
+    /// The provider (or mozPay) reported `USER_CANCELLED`.
     UserCancelled,
+    /// The popup closed and the grace period found no completion (or mozPay's dialog closed).
     DialogClosedByUser,
+    /// The buyer chose *Cancel* after the popup was blocked.
     PopupBlocked,
 }
 
 impl CancelReason {
+    /// The `detail.reason` value: `USER_CANCELLED`, `DIALOG_CLOSED_BY_USER` or `POPUP_BLOCKED`.
     pub fn as_str(self) -> &'static str {
         self.code().as_str()
     }
@@ -1356,15 +1378,19 @@ impl CancelReason {
 /// `mozmarket-purchase` `detail` (§7.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseDetail {
+    /// The product bought.
     pub product_id: String,
+    /// The app server's order id.
     pub order_id: String,
     /// `transactionID` of the `complete` status (`None` if the server omitted it).
     pub transaction_id: Option<String>,
+    /// The installed receipt.
     pub receipt: String,
     /// The receipt is a `test-receipt`.
     pub test: bool,
     /// `verification.store` (`verification.local` is always `"ok"`).
     pub store: StoreVerdict,
+    /// The attempt id.
     pub attempt_id: String,
 }
 
@@ -1374,9 +1400,13 @@ pub struct PurchaseDetail {
 pub enum Event {
     /// `mozmarket-statechange`.
     StateChange {
+        /// The new state.
         state: StateName,
+        /// The state before.
         previous: StateName,
+        /// The product.
         product_id: String,
+        /// The attempt, or `None` outside one.
         attempt_id: Option<String>,
     },
     /// `mozmarket-purchase`.
@@ -1475,6 +1505,7 @@ pub enum StateName {
 }
 
 impl StateName {
+    /// The name as JS sees it, e.g. `waiting`.
     pub fn as_str(self) -> &'static str {
         match self {
             StateName::Idle => "idle",
@@ -1537,7 +1568,9 @@ pub struct Attempt {
 /// How `waiting` learns the status (§7.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mechanism {
+    /// Server-sent events from `statusEventsURL`.
     EventStream,
+    /// `GET statusURL` with backoff.
     Polling,
 }
 
@@ -1548,6 +1581,7 @@ pub struct Progress {
     pub started_ms: f64,
     /// `started_ms + purchaseTimeoutMs`.
     pub deadline_ms: f64,
+    /// Event stream or polling (the first stream error switches to polling).
     pub mechanism: Mechanism,
     /// A status request is in flight (at most one).
     pub in_flight: bool,
@@ -1565,8 +1599,11 @@ pub struct Progress {
 /// The `complete` status answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompleteStatus {
+    /// The receipt (at most 64 KiB).
     pub receipt: String,
+    /// `productId`, when the server sent it.
     pub product_id: Option<String>,
+    /// `transactionID`, when the server sent it.
     pub transaction_id: Option<String>,
 }
 
@@ -1582,56 +1619,81 @@ pub enum VerifyStage {
 /// The widget state (§7.2) and the data each state holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
+    /// Ready for a purchase.
     Idle,
     /// The buy request is running. `popup` is the blank window; `buy_retried` after the single
     /// retry of §7.3.
     Preparing {
+        /// The attempt.
         attempt: Attempt,
+        /// The blank popup opened in the click (or none).
         popup: PopupStatus,
+        /// The buy request has been retried once.
         buy_retried: bool,
     },
     /// The pay page (or mozPay) is up. `blocked` is the blocked sub-state of §5.2 (popup path
     /// only); `mozpay` for the native path.
     Paying {
+        /// The attempt.
         attempt: Attempt,
+        /// The order the app server created.
         order: Order,
+        /// The popup was blocked ("Open payment window" / "Cancel" shown).
         blocked: bool,
+        /// Paying through `navigator.mozPay`.
         mozpay: bool,
     },
     /// Waiting for the app server's confirmation.
     Waiting {
+        /// The attempt.
         attempt: Attempt,
+        /// The order.
         order: Order,
+        /// Polling or stream progress and the deadline.
         progress: Progress,
     },
     /// Storing the receipt.
     Installing {
+        /// The attempt.
         attempt: Attempt,
+        /// The order.
         order: Order,
+        /// The server's `complete` answer, with the receipt.
         complete: CompleteStatus,
     },
     /// Verifying the stored receipt. `added`: this attempt stored it (so it is removed if
     /// verification fails).
     Verifying {
+        /// The attempt.
         attempt: Attempt,
+        /// The order.
         order: Order,
+        /// The server's `complete` answer, with the receipt.
         complete: CompleteStatus,
+        /// This attempt stored the receipt.
         added: bool,
+        /// Local check or store check.
         stage: VerifyStage,
     },
     /// Done. `purchase` is `None` when the host said `owned` at mount.
     Purchased {
+        /// The purchase, or `None` for `owned`.
         purchase: Option<PurchaseDetail>,
     },
     /// Failed: the error carries the code and the message key.
     Failed {
+        /// The attempt that failed.
         attempt_id: String,
+        /// Why.
         error: WidgetError,
     },
     /// Cancelled.
     Cancelled {
+        /// The attempt that was cancelled.
         attempt_id: String,
+        /// Why.
         reason: CancelReason,
+        /// The matching error object.
         error: WidgetError,
     },
 }
@@ -1736,6 +1798,7 @@ pub enum ButtonText {
 /// What the UI renders for a state (§7.2, §7.10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
+    /// The main button's text.
     pub button: ButtonText,
     /// `aria-disabled="true"` (never the `disabled` attribute).
     pub aria_disabled: bool,
@@ -1943,9 +2006,13 @@ pub const MAX_RESTORE_ENTRIES: usize = 100;
 /// One entry of `GET restoreUrl` (`{productId, orderId, transactionID, receipt}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreEntry {
+    /// `productId`: the expected `inapp_id`.
     pub product_id: String,
+    /// `orderId`, when present.
     pub order_id: Option<String>,
+    /// `transactionID`, when present.
     pub transaction_id: Option<String>,
+    /// The receipt to install and verify.
     pub receipt: String,
 }
 

@@ -13,7 +13,9 @@ use sqlx::{AnyPool, Connection as _, Executor as _};
 /// Which role's schema a pool holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The app server (schema `mozmarket_app` on PostgreSQL).
     App,
+    /// The simulated marketplace (schema `mozmarket_market` on PostgreSQL).
     Market,
 }
 
@@ -30,11 +32,14 @@ impl Role {
 /// The backend behind a pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// A SQLite file (the default).
     Sqlite,
+    /// PostgreSQL.
     Postgres,
 }
 
 impl Backend {
+    /// `Postgres` for a `postgres://` or `postgresql://` URL, else `Sqlite`.
     pub fn of_url(url: &str) -> Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -47,7 +52,9 @@ impl Backend {
 /// A role's database: the pool and its backend.
 #[derive(Clone)]
 pub struct Db {
+    /// The connection pool (sqlx `Any` driver).
     pub pool: AnyPool,
+    /// Which database it is, for the few statements that differ.
     pub backend: Backend,
 }
 

@@ -3,4 +3,5 @@ import * as mm from '/pkg/index.js';
 
 window.mm = mm;
 window.mmSurface = 'esm';
+await mm.init(); // the ES entries load the core on demand
 window.mmReady = true;

@@ -4,6 +4,10 @@
 // Everything is driven from tests/browser/widget*.test.mjs through page.evaluate.
 import * as mm from '/pkg/full.js';
 
+// The ES entries load the core on demand; loaded here, before the page's fetch recorder exists,
+// so that the tests' request logs hold the widget's requests only.
+await mm.init();
+
 const EVENT_TYPES = [
   'mozmarket-statechange',
   'mozmarket-purchase',

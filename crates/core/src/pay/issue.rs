@@ -26,8 +26,11 @@ pub struct IssueRequest {
     pub iss: String,
     /// `aud`: the provider domain.
     pub aud: String,
+    /// `iat`: issued at, seconds since the epoch.
     pub iat: i64,
+    /// `exp`: expiry, seconds since the epoch.
     pub exp: i64,
+    /// `nbf`: not before, seconds since the epoch, when present.
     pub nbf: Option<i64>,
     /// `jti`: a fresh UUID v4 per request.
     pub jti: String,
@@ -157,7 +160,9 @@ impl std::fmt::Display for IssueCode {
 /// A refused issue request: the code and which check failed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssueError {
+    /// The error code answered to the app server.
     pub code: IssueCode,
+    /// Which check failed (for the provider's log, not sent).
     pub detail: &'static str,
 }
 

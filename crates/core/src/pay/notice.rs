@@ -24,7 +24,9 @@ pub const NOTICE_BODY_CAP: usize = 16_384;
 /// The two notice kinds; each receiver accepts only its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoticeKind {
+    /// A payment completed (`/mozpay/postback`).
     Postback,
+    /// A payment was refunded or reversed (`/mozpay/chargeback`).
     Chargeback,
 }
 
@@ -89,6 +91,7 @@ impl NoticeResponse {
 /// The claims of a notice (payments §4.1). `typ` follows from `kind`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// Postback or chargeback (decides `typ`).
     pub kind: NoticeKind,
     /// `iss`: the provider domain.
     pub iss: String,
@@ -102,6 +105,7 @@ pub struct Notice {
     pub nbf: Option<i64>,
     /// The pay request's `request` object, echoed as decoded (unknown members included).
     pub request: Json,
+    /// The `response` object: the transaction and its price or chargeback reason.
     pub response: NoticeResponse,
 }
 
@@ -155,23 +159,41 @@ impl Notice {
 /// The rejection codes of the notice receivers (payments §2.5), answered as `text/plain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoticeCode {
+    /// `405`: not a POST (step 1).
     MethodNotAllowed,
+    /// `413`: the body is over 16 KiB (step 2).
     BodyTooLarge,
+    /// `415`: not `application/x-www-form-urlencoded` (step 3).
     UnsupportedMediaType,
+    /// `400`: no single non-empty `notice` field (step 4).
     MissingNotice,
+    /// `400`: not a strict HS256 compact JWS (step 5).
     InvalidJwt,
+    /// `400`: no configured secret verifies the signature (step 6).
     InvalidSignature,
+    /// `400`: `typ` is not this endpoint's (step 7a).
     WrongTyp,
+    /// `400`: `aud` is not the verifying secret's app key (step 7b).
     WrongAud,
+    /// `400`: `iss` is not the provider domain (step 7c).
     WrongIss,
+    /// `400`: a claim has the wrong type or value (steps 7d, 9).
     BadClaim,
+    /// `400`: `exp` has passed (step 7e).
     Expired,
+    /// `400`: `iat` (or `nbf`) in the future, or `iat` too old (step 7f).
     BadIat,
+    /// `400`: a required `request` / `response` member is missing (step 8).
     MissingClaim,
+    /// `400`: `transactionID` has the wrong form or prefix (step 9).
     BadTransactionId,
+    /// `409`: `productData` names no existing order (step 10).
     UnknownOrder,
+    /// `409`: the echoed request or the app key does not match the order (step 11).
     OrderMismatch,
+    /// `503`: the database is busy or down; nothing was committed (step 12).
     StoreUnavailable,
+    /// `500`: an unexpected internal error; nothing was committed.
     InternalError,
 }
 
@@ -223,6 +245,7 @@ impl std::fmt::Display for NoticeCode {
 /// A rejected notice: the §2.5 code and a short reason for the log (never claim values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NoticeError {
+    /// The code and HTTP status answered.
     pub code: NoticeCode,
     /// Which check failed, e.g. `exp`, `request.id`, `prefix`, or a [`hs256::JwtError`] code.
     pub detail: &'static str,
@@ -253,17 +276,22 @@ impl std::error::Error for NoticeError {}
 pub struct AppSecret {
     /// The app key (public id, UUID v4).
     pub key: String,
+    /// The app secret (at least 32 bytes).
     pub secret: Hs256Key,
 }
 
 /// The `request` members a notice echoes, typed after §2.5 steps 8–9.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EchoedRequest {
+    /// `request.id`: the product id.
     pub id: String,
     /// `pricePoint` normalised to a string.
     pub price_point: String,
+    /// `request.name`.
     pub name: String,
+    /// `request.description`.
     pub description: String,
+    /// `request.productData`, when present (it carries `mm_order=<uuid>`).
     pub product_data: Option<String>,
     /// `request.simulate` was present.
     pub simulated: bool,
@@ -276,6 +304,7 @@ pub struct VerifiedNotice<'k> {
     pub app: &'k AppSecret,
     /// The claims (`request` exactly as echoed).
     pub notice: Notice,
+    /// The typed `request` members (steps 8–9).
     pub echo: EchoedRequest,
     /// `response.transactionID`, parsed: the idempotency key together with the kind.
     pub transaction_id: TransactionId,

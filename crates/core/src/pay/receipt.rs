@@ -57,6 +57,7 @@ pub fn storedata(app_id: u64, contrib: u64, inapp_id: &str) -> String {
 /// The inputs of one receipt (payments §6.2).
 #[derive(Debug, Clone, Copy)]
 pub struct ReceiptInput<'a> {
+    /// Purchase or test receipt (decides `typ` and the verify URL).
     pub kind: ReceiptKind,
     /// The provider origin, e.g. `http://127.0.0.1:7802` (the receipt `iss`).
     pub provider_origin: &'a str,

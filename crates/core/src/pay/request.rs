@@ -74,6 +74,7 @@ impl ChargebackReason {
 /// `request.simulate` (payments §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Simulate {
+    /// `result`: what the simulated payment ends with.
     pub result: SimResult,
     /// Required for [`SimResult::Chargeback`].
     pub reason: Option<ChargebackReason>,
@@ -103,7 +104,9 @@ impl Simulate {
 /// One `locales` entry: per-language overrides (other members are ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocaleEntry {
+    /// The localised product name.
     pub name: Option<String>,
+    /// The localised description.
     pub description: Option<String>,
 }
 
@@ -188,9 +191,13 @@ pub struct PayRequest {
     pub iss: String,
     /// `aud`: the provider domain (payments §1.1 rule 3), e.g. `127.0.0.1:7802`.
     pub aud: String,
+    /// `iat`: issued at, seconds since the epoch.
     pub iat: i64,
+    /// `exp`: expiry, seconds since the epoch (`iat + 3600` when made by [`PayRequest::new`]).
     pub exp: i64,
+    /// `nbf`: not before, seconds since the epoch, when present.
     pub nbf: Option<i64>,
+    /// The `request` object: the product, its price point and the notice URLs.
     pub request: RequestObject,
 }
 
@@ -233,40 +240,75 @@ impl PayRequest {
 /// legend lists. [`PayCode::as_str`] is the stable wire code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PayCode {
+    /// `PAY_DISABLED` (503): payments are temporarily disabled.
     PayDisabled,
+    /// `MISSING_JWT` (400): the pay request has no JWT (`req`).
     MissingJwt,
+    /// `JWT_DECODE_ERR` (400): the JWT does not decode.
     JwtDecodeErr,
+    /// `INVALID_JWT_OBJ` (400): the JWT is not a JSON object.
     InvalidJwtObj,
+    /// `INVALID_JWT` (400): bad signature or malformed JWT; the detail names the check.
     InvalidJwt,
+    /// `BAD_JWT_ISSUER` (400): no app is registered for the JWT's `iss`.
     BadJwtIssuer,
+    /// `EXPIRED_JWT` (400): the JWT has expired.
     ExpiredJwt,
+    /// `FIELD_REQUIRED` (400): a required field is missing or empty (detail: the field).
     FieldRequired,
+    /// `BAD_FIELD_TYPE` (400): a field has the wrong type (detail: the field).
     BadFieldType,
+    /// `ID_TOO_LONG` (400): `request.id` is longer than 255 characters.
     IdTooLong,
+    /// `NAME_TOO_LONG` (400): a (localised) name is longer than 255 characters.
     NameTooLong,
+    /// `POSTBACKURL_TOO_LONG` (400): `request.postbackURL` is longer than 255 characters.
     PostbackUrlTooLong,
+    /// `CHARGEBACKURL_TOO_LONG` (400): `request.chargebackURL` is longer than 255 characters.
     ChargebackUrlTooLong,
+    /// `PRODUCTDATA_TOO_LONG` (400): `request.productData` is longer than 255 characters.
     ProductDataTooLong,
+    /// `DEFAULTLOCALE_TOO_LONG` (400): `request.defaultLocale` is longer than 255 characters.
     DefaultLocaleTooLong,
+    /// `SIM_DISABLED` (400): payment simulations are disabled.
     SimDisabled,
+    /// `BAD_SIM_RESULT` (400): the simulation result is not supported.
     BadSimResult,
+    /// `NO_SIM_REASON` (400): a chargeback simulation without `reason`.
     NoSimReason,
+    /// `SIM_ONLY_KEY` (400): this app key can only simulate purchases.
     SimOnlyKey,
+    /// `NO_DEFAULT_LOC` (400): `locales` without `defaultLocale`.
     NoDefaultLoc,
+    /// `BAD_LOCALE` (400): a `locales` entry is not an object with a name and/or description.
     BadLocale,
+    /// `MALFORMED_URL` (400): a postback, chargeback or icon URL is malformed (detail: the field).
     MalformedUrl,
+    /// `URL_NOT_ALLOWED` (400): a notice URL is not on an origin registered for the app.
     UrlNotAllowed,
+    /// `BAD_ICON_KEY` (400): `icons` is not an object of size → URL.
     BadIconKey,
+    /// `BAD_PRICE_POINT` (400): the price point is unknown or invalid.
     BadPricePoint,
+    /// `UNSUPPORTED_PAY` (400): the payment method or price point is not supported.
     UnsupportedPay,
+    /// `BAD_REQUEST` (400): an invalid confirm or cancel request.
     BadRequest,
+    /// `TRANS_EXPIRED` (409): the checkout has expired.
     TransExpired,
+    /// `TRANS_FAILED` (402): the transaction failed; the buyer was not charged.
     TransFailed,
+    /// `USER_CANCELLED` (200): the buyer cancelled.
     UserCancelled,
+    /// `UNEXPECTED_ERROR` (500): an unexpected error.
     UnexpectedError,
+    /// `TRANS_MISSING` (404): receipt issue for a transaction unknown to the key's app (§6.1).
     TransMissing,
+    /// `TRANS_REFUNDED` (409): receipt issue for a refunded or reversed transaction (§6.1).
     TransRefunded,
+    /// `TRANS_NOT_COMPLETE` (409): receipt issue for a transaction that is not completed (§6.1).
     TransNotComplete,
+    /// `PRICE_LIMIT_EXCEEDED` (409): the price is above the signing certificate's `price_limit` (§6.1).
     PriceLimitExceeded,
 }
 
@@ -464,7 +506,9 @@ pub fn error_legend() -> Json {
 /// `URL_NOT_ALLOWED`, with `: https required` when the scheme was the problem).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayError {
+    /// The legend code (and HTTP status).
     pub code: PayCode,
+    /// The failed check or the field, where the legend names one.
     pub detail: Option<&'static str>,
 }
 

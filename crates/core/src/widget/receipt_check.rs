@@ -74,7 +74,9 @@ const CERT_NOT_YET_VALID: &str = "Certificate not yet valid";
 /// One entry of the `trustedRoots` option: certificate `iss` must equal `url`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrustedRoot {
+    /// The root document URL that certificates name as `iss`.
     pub url: String,
+    /// Pinned keys; `None`: the shell fetches the document at `url`.
     pub keys: Option<Vec<PublicKey>>,
 }
 
@@ -85,9 +87,11 @@ pub struct ReceiptPolicy {
     pub product_id: String,
     /// Expected `product.url` (compared as origins, normalised).
     pub app_origin: String,
+    /// `allowTestReceipts`: accept `typ: test-receipt`.
     pub allow_test_receipts: bool,
     /// Absolute URLs (see [`verify_url_in_sites`]).
     pub receipt_check_sites: Vec<String>,
+    /// The roots the certificate chain must anchor in.
     pub trusted_roots: Vec<TrustedRoot>,
 }
 
@@ -100,8 +104,11 @@ pub enum ReceiptCheck {
     /// id, decoded), when there is exactly one and it is not empty. It is **not** the
     /// `webpay:<uuid>` transaction ID of §4.2, which receipts do not carry.
     Passed {
+        /// The receipt is a `test-receipt`.
         test: bool,
+        /// The receipt's verify URL.
         verify: String,
+        /// The `contrib` field of `storedata`, decoded.
         transaction_id: Option<String>,
     },
     /// The chain's root certificate names `url` (one of `trusted_roots` without pinned keys) and
@@ -109,8 +116,10 @@ pub enum ReceiptCheck {
     /// [`crate::jwk::parse_root_document`], and calls again with `(url, keys)` added to
     /// `fetched`.
     NeedsRoot {
+        /// The root document to fetch.
         url: String,
     },
+    /// The first local check that failed.
     Failed(LocalCheck),
 }
 

@@ -12,14 +12,21 @@ use super::AppState;
 /// One active catalogue product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Product {
+    /// The product id (`request.id` of its pay requests).
     pub guid: String,
+    /// The product name.
     pub name: String,
+    /// The description.
     pub description: String,
     /// `price_id`, normalised to a string.
     pub price_id: String,
+    /// `defaultLocale`, if the product has localised text.
     pub default_locale: Option<String>,
+    /// Localised names and descriptions by language tag.
     pub locales: Option<Vec<(String, LocaleEntry)>>,
+    /// Icon URLs by size.
     pub icons: Option<Vec<(String, String)>>,
+    /// Whether the product can be bought.
     pub active: bool,
 }
 

@@ -75,7 +75,9 @@ impl SimulateMode {
 /// One `{key, secret}` pair of `app.keys`. `Debug` never shows the secret.
 #[derive(Clone)]
 pub struct KeyPair {
+    /// The app key (public).
     pub key: String,
+    /// The app secret (at least 32 bytes).
     pub secret: String,
 }
 
@@ -272,7 +274,9 @@ impl AppState {
 
 /// The app role: its router and its state.
 pub struct App {
+    /// The app server's routes.
     pub router: Router,
+    /// Its shared state (for tests and tools).
     pub state: AppState,
 }
 

@@ -62,15 +62,22 @@ pub fn classify(e: &sqlx::Error) -> StoreError {
 /// Order states (§2.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderState {
+    /// Created by a buy request; no postback yet.
     Pending,
+    /// A verified postback arrived: the entitlement is granted, the receipt is being fetched.
     Paid,
+    /// The receipt is stored.
     Complete,
+    /// A chargeback with reason `refund`.
     Refunded,
+    /// A chargeback with reason `reversal`.
     Reversed,
+    /// Swept after staying `pending` for 24 h (a late postback still completes it).
     Abandoned,
 }
 
 impl OrderState {
+    /// The stored name, e.g. `paid`.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderState::Pending => "pending",
@@ -82,6 +89,7 @@ impl OrderState {
         }
     }
 
+    /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => OrderState::Pending,
@@ -105,43 +113,65 @@ impl OrderState {
 /// A new order (§2.2 "Order record").
 #[derive(Debug, Clone)]
 pub struct NewOrder {
+    /// The order id (UUID v4).
     pub id: String,
+    /// The buyer (from the `mm_buyer` cookie).
     pub buyer_id: String,
+    /// The product.
     pub product_id: String,
+    /// The product's price point.
     pub price_point: String,
+    /// The app key that signs the pay JWT.
     pub app_key: String,
+    /// The pay request's `request` object, as JSON text.
     pub request_json: String,
+    /// The signed pay JWT.
     pub jwt: String,
+    /// `request.simulate` is present.
     pub simulated: bool,
+    /// The JWT's `iat`, seconds.
     pub iat_s: i64,
+    /// The JWT's `exp`, seconds (a replay is answered until then).
     pub exp_s: i64,
+    /// The buy request's `Idempotency-Key`, if any.
     pub idempotency_key: Option<String>,
+    /// The time of the request, milliseconds.
     pub now_ms: i64,
+    /// The most `pending` orders a buyer may have (`TooManyPending` beyond).
     pub max_pending: i64,
 }
 
 /// The result of [`Op::CreateOrder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
+    /// A new order.
     Created,
     /// Same buyer, key and product within the JWT's lifetime: the earlier order.
     Replay { order_id: String, product_id: String, jwt: String, simulated: bool },
+    /// The same `Idempotency-Key` with another product (`409 IDEMPOTENCY_KEY_REUSED`).
     KeyReused,
+    /// The buyer has too many `pending` orders (`429 TOO_MANY_PENDING_ORDERS`).
     TooManyPending,
 }
 
 /// A verified notice to apply (§2.5 steps 10–12).
 #[derive(Debug, Clone)]
 pub struct NoticeOp {
+    /// Postback or chargeback.
     pub kind: NoticeKind,
+    /// The signed `response.transactionID` (with `kind`, the idempotency key).
     pub transaction_id: String,
+    /// The order named by `productData`.
     pub order_id: String,
     /// *K*: the app key whose secret verified the notice.
     pub app_key: String,
     /// The echoed `request` object.
     pub request: Json,
+    /// A chargeback's reason.
     pub reason: Option<ChargebackReason>,
+    /// The notice's `iat`, seconds.
     pub iat_s: i64,
+    /// The time of receipt, milliseconds.
     pub now_ms: i64,
 }
 
@@ -173,20 +203,30 @@ pub enum ReceiptOutcome {
 /// A change for the writer.
 #[derive(Debug, Clone)]
 pub enum Op {
+    /// Create an order (or find the one an idempotent replay names).
     CreateOrder(NewOrder),
+    /// Apply a verified notice (§2.7).
     Notice(NoticeOp),
+    /// Store a fetched receipt (and its `exp`, seconds) for a paid or complete order.
     StoreReceipt { order_id: String, receipt: String, exp_s: i64, now_ms: i64 },
+    /// Mark a paid order whose receipt could not be fetched.
     ReceiptUnavailable { order_id: String, now_ms: i64 },
+    /// Mark `pending` orders created at or before `cutoff_ms` as `abandoned`.
     Sweep { cutoff_ms: i64, now_ms: i64 },
 }
 
 /// The writer's answer to an [`Op`] (same variant order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpResult {
+    /// For [`Op::CreateOrder`].
     Order(CreateOutcome),
+    /// For [`Op::Notice`].
     Notice(NoticeOutcome),
+    /// For [`Op::StoreReceipt`].
     Receipt(ReceiptOutcome),
+    /// For [`Op::ReceiptUnavailable`]: whether the order was newly marked.
     Flagged(bool),
+    /// For [`Op::Sweep`]: how many orders were abandoned.
     Swept(u64),
 }
 
@@ -899,10 +939,15 @@ async fn store_receipt(
 /// What the status endpoints need of an order.
 #[derive(Debug, Clone)]
 pub struct OrderView {
+    /// The order's state.
     pub state: OrderState,
+    /// The receipt fetch failed (`failed` with `RECEIPT_UNAVAILABLE` for a paid order).
     pub receipt_unavailable: bool,
+    /// The product.
     pub product_id: String,
+    /// The provider's transaction ID, once a notice named it.
     pub transaction_id: Option<String>,
+    /// The stored receipt, if any.
     pub receipt: Option<String>,
 }
 
@@ -940,12 +985,19 @@ fn read_error(e: &sqlx::Error) -> StoreError {
 /// One order of a buyer, as the receipt endpoints see it.
 #[derive(Debug, Clone)]
 pub struct BuyerOrder {
+    /// The order id.
     pub id: String,
+    /// The product.
     pub product_id: String,
+    /// The app key the order was made with.
     pub app_key: String,
+    /// The order's state.
     pub state: OrderState,
+    /// The provider's transaction ID, if known.
     pub transaction_id: Option<String>,
+    /// The stored receipt, if any.
     pub receipt: Option<String>,
+    /// The stored receipt's `exp`, seconds.
     pub receipt_exp_s: Option<i64>,
 }
 
@@ -992,9 +1044,13 @@ pub async fn buyer_orders(
 /// A current entitlement.
 #[derive(Debug, Clone)]
 pub struct Entitlement {
+    /// The product.
     pub product_id: String,
+    /// The order that granted it.
     pub order_id: String,
+    /// The transaction of that order.
     pub transaction_id: String,
+    /// When it was granted, milliseconds since the epoch.
     pub granted_ms: i64,
 }
 

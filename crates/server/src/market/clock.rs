@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of the current time in milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
 
     /// Seconds since the epoch (floored), for JWT claims.
@@ -41,6 +42,7 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
+    /// A clock at system time (offset 0).
     pub fn new() -> Arc<Self> {
         Arc::new(OffsetClock::default())
     }
@@ -69,14 +71,17 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock standing at `now_ms`.
     pub fn new(now_ms: i64) -> Arc<Self> {
         Arc::new(ManualClock { now_ms: AtomicI64::new(now_ms) })
     }
 
+    /// Moves the clock by `delta_ms` (negative moves it back).
     pub fn advance_ms(&self, delta_ms: i64) {
         self.now_ms.fetch_add(delta_ms, Ordering::SeqCst);
     }
 
+    /// Sets the clock to `now_ms`.
     pub fn set_ms(&self, now_ms: i64) {
         self.now_ms.store(now_ms, Ordering::SeqCst);
     }

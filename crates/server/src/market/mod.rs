@@ -136,8 +136,10 @@ pub struct ReceiptConfig {
 /// The receipt signing algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReceiptAlg {
+    /// ES256 (P-256), the default.
     #[default]
     Es256,
+    /// RS256 (RSA).
     Rs256,
 }
 
@@ -155,6 +157,7 @@ impl Default for ReceiptConfig {
 /// Resolves a host name for notice delivery (§4.5 rule 2). Injectable so tests can make a name
 /// resolve to a blocked address without any DNS.
 pub trait Resolver: Send + Sync + std::fmt::Debug {
+    /// The addresses of `host` (with `port`).
     fn resolve<'a>(
         &'a self,
         host: &'a str,
@@ -187,7 +190,9 @@ impl Resolver for SystemResolver {
 pub struct MarketOptions {
     /// `market.mode`.
     pub rules: RuleSet,
+    /// Notice delivery: retries, timeouts, network rules.
     pub notify: NotifyConfig,
+    /// Receipt signing: algorithm, lifetime, reissue, price limit.
     pub receipt: ReceiptConfig,
     /// The clock (tests inject an [`OffsetClock`]).
     pub clock: Arc<dyn Clock>,
@@ -259,8 +264,11 @@ impl Inner {
 /// A running provider: the router, the demo bootstrap result and a handle for tests and tools.
 #[derive(Debug, Clone)]
 pub struct Market {
+    /// The provider's routes.
     pub router: axum::Router,
+    /// The demo app, when the demo bootstrap ran.
     pub demo: Option<DemoApp>,
+    /// Internals for tests and tools.
     pub handle: MarketHandle,
 }
 

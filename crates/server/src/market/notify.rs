@@ -32,19 +32,28 @@ const SHOWN_BODY: usize = 200;
 /// The network rules of one delivery attempt (§4.5 rule 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetPolicy {
+    /// Loopback addresses may be reached (local development).
     pub allow_loopback: bool,
+    /// Private addresses (RFC 1918, `fc00::/7`, `fec0::/10`) may be reached.
     pub allow_private: bool,
 }
 
 /// Why an address was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockReason {
+    /// `0.0.0.0/8` or `::`.
     Unspecified,
+    /// Link-local (`169.254.0.0/16`, `fe80::/10`).
     LinkLocal,
+    /// Multicast (and the rest of IPv4 `224.0.0.0` and above).
     Multicast,
+    /// The IPv4 broadcast address.
     Broadcast,
+    /// A private range, not allowed by the policy.
     Private,
+    /// Carrier-grade NAT (`100.64.0.0/10`).
     Cgnat,
+    /// Loopback, not allowed by the policy.
     Loopback,
     /// The resolver returned no address.
     NoAddress,
