@@ -359,6 +359,109 @@ function httpRequest(method, url, body, timeoutMs, omitCredentials) {
   });
 }
 
+// ------------------------------------------------------------------ §2.3.5 on WebCrypto
+//
+// Where the page has WebCrypto (a secure context; Node 19+), the signature equations of the strict
+// local stage are computed by the platform: the core makes every other decision, hands back the
+// equations it met (`pending`), and decides again with the answers (see the core's crypto module).
+// The result is used only from a pass that met no unanswered equation. Without WebCrypto, or if it
+// fails in any way, the core computes the equations itself.
+
+/** Answers: request id (SHA-256 over alg, key, input, signature) → Promise<valid>. */
+const SIGNATURE_MEMO = new Map();
+/** Imported keys: kty + key bytes → Promise<CryptoKey>. */
+const KEY_MEMO = new Map();
+const MEMO_LIMIT = 1024;
+const DELEGATION_ROUNDS = 16;
+
+function subtleCrypto() {
+  try {
+    const c = globalThis.crypto;
+    return c && c.subtle && typeof c.subtle.verify === 'function' && typeof c.subtle.importKey === 'function' ? c.subtle : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+function binaryString(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+function base64url(bytes) {
+  return btoa(binaryString(bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function memoSet(map, key, value) {
+  if (map.size >= MEMO_LIMIT) map.clear();
+  map.set(key, value);
+}
+
+function importVerifyKey(subtle, key) {
+  const id = key.kty === 'EC' ? 'EC:' + binaryString(key.raw) : 'RSA:' + binaryString(key.n) + ':' + binaryString(key.e);
+  let p = KEY_MEMO.get(id);
+  if (!p) {
+    p = key.kty === 'EC'
+      ? subtle.importKey('raw', key.raw, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
+      : subtle.importKey(
+        'jwk',
+        { kty: 'RSA', n: base64url(key.n), e: base64url(key.e), alg: 'RS256', ext: true },
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
+    p.catch(() => KEY_MEMO.delete(id));
+    memoSet(KEY_MEMO, id, p);
+  }
+  return p;
+}
+
+async function platformVerify(subtle, request) {
+  const key = await importVerifyKey(subtle, request.key);
+  const algorithm = request.alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
+  const valid = await subtle.verify(algorithm, key, request.signature, request.signingInput);
+  if (typeof valid !== 'boolean') throw new Error('WebCrypto verify did not answer a boolean');
+  return valid;
+}
+
+/**
+ * The strict local stage with the signature equations on WebCrypto when there is one.
+ * `local(answers)` calls core.strictLocal with the given answer table (or none).
+ */
+async function strictLocalDelegated(local) {
+  const subtle = subtleCrypto();
+  if (!subtle) return local(undefined);
+  const answers = [];
+  try {
+    for (let round = 0; round < DELEGATION_ROUNDS; round++) {
+      const res = local(answers);
+      const pending = res.pending;
+      if (!Array.isArray(pending)) return local(undefined);
+      if (pending.length === 0) {
+        delete res.pending;
+        return res;
+      }
+      const found = await Promise.all(
+        pending.map((request) => {
+          // The promise is remembered, so that concurrent runs share one platform call.
+          let answer = SIGNATURE_MEMO.get(request.id);
+          if (!answer) {
+            answer = platformVerify(subtle, request);
+            answer.catch(() => SIGNATURE_MEMO.delete(request.id));
+            memoSet(SIGNATURE_MEMO, request.id, answer);
+          }
+          return answer;
+        }),
+      );
+      pending.forEach((request, i) => answers.push([request.id, found[i]]));
+    }
+  } catch (_) {
+    // An unsupported key or algorithm, a platform failure: the core decides alone.
+  }
+  return local(undefined);
+}
+
 /**
  * Builds the receipts API for one surface.
  *
@@ -1104,7 +1207,7 @@ export function createReceipts(getCore, surface, extras) {
       record(ctx, entry, new classes.ReceiptParseError('Receipt is not a string'), false, undefined);
       return;
     }
-    let res = core.strictLocal(receipt, policy, undefined, T);
+    let res = await strictLocalDelegated((answers) => core.strictLocal(receipt, policy, undefined, T, answers));
     if (res.kind === 'needsRootDocument') {
       const p = priv(ctx.v);
       let keys = p.rootDocs.get(res.url);
@@ -1117,7 +1220,8 @@ export function createReceipts(getCore, surface, extras) {
         }
         keys = doc.keys;
       }
-      res = core.strictLocal(receipt, policy, keys.copy(), T);
+      const docKeys = keys;
+      res = await strictLocalDelegated((answers) => core.strictLocal(receipt, policy, docKeys.copy(), T, answers));
       if (res.kind === 'needsRootDocument') throw new Error('root key document requested twice');
     }
     if (res.kind === 'failed') {

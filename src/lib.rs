@@ -23,10 +23,12 @@ mod urlparse;
 pub mod ui;
 
 use convert::{failure_to_js, json_to_js, obj, set};
-use js_sys::{Array, Error as JsError};
+use js_sys::{Array, Error as JsError, Uint8Array};
 use mozmarket_core::claims::PolicyInput;
 use mozmarket_core::jwk::{self, PublicKey, TrustedKeysError};
 use mozmarket_core::store::HttpAnswer;
+use mozmarket_core::compact::Alg;
+use mozmarket_core::crypto;
 use mozmarket_core::verify::{self, Local, Mode, Policy};
 use mozmarket_core::{cache, compact, json, state, store, url as murl, Class};
 use urlparse::BrowserUrl;
@@ -145,10 +147,79 @@ fn local_to_js(local: Local) -> JsValue {
 }
 
 /// The strict local stage (§2.3.1–§2.3.7). Call again with `rootDocument` when asked.
+///
+/// Without `answers` the signature equations are computed here. With `answers` (an array of
+/// `[id, valid]` pairs, possibly empty) they are delegated (see `mozmarket_core::crypto`): the
+/// result then has `pending`, the array of `{id, alg, key, signingInput, signature}` requests
+/// left unanswered (`key` is `{kty: "EC", raw}` or `{kty: "RSA", n, e}` with byte arrays). When
+/// `pending` is empty the result is the decision; otherwise it is only `{kind: "pending",
+/// pending}`: verify them (WebCrypto), add the answers and call again.
 #[wasm_bindgen(js_name = strictLocal)]
-pub fn strict_local(receipt: &str, policy: &RunPolicy, root_document: Option<KeySet>, now_ms: f64) -> JsValue {
+pub fn strict_local(
+    receipt: &str,
+    policy: &RunPolicy,
+    root_document: Option<KeySet>,
+    now_ms: f64,
+    answers: Option<Array>,
+) -> JsValue {
     let doc = root_document.map(|k| k.keys);
-    local_to_js(verify::strict_local(receipt, &policy.policy, doc.as_deref(), now_ms, &BrowserUrl))
+    let run = || verify::strict_local(receipt, &policy.policy, doc.as_deref(), now_ms, &BrowserUrl);
+    let Some(answers) = answers else {
+        return local_to_js(run());
+    };
+    let table: Vec<(String, bool)> = answers
+        .iter()
+        .filter_map(|pair| {
+            // Only real [id, valid] arrays count; anything else is ignored (never iterated).
+            let pair = pair.dyn_into::<Array>().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_bool()?))
+        })
+        .collect();
+    let (local, pending) = crypto::with_answers(table, run);
+    if pending.is_empty() {
+        let out = local_to_js(local);
+        if let Some(o) = out.dyn_ref::<js_sys::Object>() {
+            set(o, "pending", &Array::new().into());
+        }
+        return out;
+    }
+    // This pass's decision must not be used: only the requests go back (`kind: "pending"`).
+    let out = obj();
+    set(&out, "kind", &"pending".into());
+    let list = Array::new();
+    for request in pending {
+        list.push(&signature_request_to_js(request).into());
+    }
+    set(&out, "pending", &list.into());
+    out.into()
+}
+
+/// One delegated equation as `{id, alg, key, signingInput, signature}` (byte arrays).
+fn signature_request_to_js(request: crypto::SignatureRequest) -> js_sys::Object {
+    let bytes = |b: &[u8]| JsValue::from(Uint8Array::from(b));
+    let r = obj();
+    set(&r, "id", &request.id.into());
+    let alg = match request.alg {
+        Alg::Rs256 => "RS256",
+        Alg::Es256 => "ES256",
+    };
+    set(&r, "alg", &alg.into());
+    let key = obj();
+    match request.key {
+        crypto::RequestKey::P256Uncompressed(raw) => {
+            set(&key, "kty", &"EC".into());
+            set(&key, "raw", &bytes(&raw));
+        }
+        crypto::RequestKey::Rsa { n, e } => {
+            set(&key, "kty", &"RSA".into());
+            set(&key, "n", &bytes(&n));
+            set(&key, "e", &bytes(&e));
+        }
+    }
+    set(&r, "key", &key.into());
+    set(&r, "signingInput", &bytes(&request.signing_input));
+    set(&r, "signature", &bytes(&request.signature));
+    r
 }
 
 /// The compat local stage (§2.4 C1–C7).

@@ -292,7 +292,7 @@ fn root_documents() {
 #[wasm_bindgen_test]
 fn strict_local_passes_the_three_forms() {
     for receipt in [RECEIPT_BARE, RECEIPT_CHAIN2, RECEIPT_CHAIN3] {
-        let out = strict_local(receipt, &root_policy(), None, NOW_MS);
+        let out = strict_local(receipt, &root_policy(), None, NOW_MS, None);
         assert_eq!(kind(&out), "passed", "{}", show(&out));
         assert_eq!(get_str(&get(&out, "product"), "url"), PRODUCT);
         assert_eq!(get_str(&out, "iss"), ISS);
@@ -307,27 +307,27 @@ fn strict_local_failures() {
     // A changed signature byte.
     let (head, sig) = RECEIPT_BARE.rsplit_once('.').unwrap();
     let flipped = if sig.starts_with('c') { sig.replacen('c', "d", 1) } else { format!("c{}", &sig[1..]) };
-    let out = strict_local(&format!("{head}.{flipped}"), &root_policy(), None, NOW_MS);
+    let out = strict_local(&format!("{head}.{flipped}"), &root_policy(), None, NOW_MS, None);
     assert_eq!(
         failure(&out),
         ("InvalidSignature".into(), "Signature verification failed".into(), r#"[["part",0]]"#.into())
     );
     // Signed by a key nobody configured.
-    let out = strict_local(RECEIPT_BARE, &strict_policy(keyset(&format!("[{OTHER_JWK}]")), &[], &[PRODUCT]), None, NOW_MS);
+    let out = strict_local(RECEIPT_BARE, &strict_policy(keyset(&format!("[{OTHER_JWK}]")), &[], &[PRODUCT]), None, NOW_MS, None);
     assert_eq!(failure(&out).0, "InvalidSignature");
     // Two days later the receipt has expired.
-    let out = strict_local(RECEIPT_BARE, &root_policy(), None, NOW_MS + 2.0 * 86_400_000.0);
+    let out = strict_local(RECEIPT_BARE, &root_policy(), None, NOW_MS + 2.0 * 86_400_000.0, None);
     assert_eq!((failure(&out).0, failure(&out).1), ("ReceiptExpired".into(), "Receipt has expired".into()));
     // Another product.
-    let out = strict_local(RECEIPT_BARE, &strict_policy(keyset(&format!("[{ROOT_JWK}]")), &[], &["https://other.example"]), None, NOW_MS);
+    let out = strict_local(RECEIPT_BARE, &strict_policy(keyset(&format!("[{ROOT_JWK}]")), &[], &["https://other.example"]), None, NOW_MS, None);
     assert_eq!(failure(&out).1, "Product URL wrong: https://app.example");
     // Parse failures come through with their attributes.
-    let out = strict_local("a.b", &root_policy(), None, NOW_MS);
+    let out = strict_local("a.b", &root_policy(), None, NOW_MS, None);
     assert_eq!(
         failure(&out),
         ("ReceiptParseError".into(), "JWT has 2 segments (expected 3)".into(), r#"[["part",0]]"#.into())
     );
-    let out = strict_local(&unsigned(r#"{"alg":"none"}"#, &receipt_payload("purchase-receipt")), &root_policy(), None, NOW_MS);
+    let out = strict_local(&unsigned(r#"{"alg":"none"}"#, &receipt_payload("purchase-receipt")), &root_policy(), None, NOW_MS, None);
     assert_eq!(
         failure(&out),
         ("AlgorithmNotAllowed".into(), "Algorithm not allowed: none".into(), r#"[["part",0],["alg","none"]]"#.into())
@@ -335,16 +335,53 @@ fn strict_local_failures() {
 }
 
 #[wasm_bindgen_test]
+fn strict_local_delegates_signature_equations_when_given_answers() {
+    let pending_of = |out: &JsValue| Array::from(&Reflect::get(out, &"pending".into()).unwrap());
+    // No answers yet: the pass counts every equation (certificates, receipt) as valid and lists them.
+    let out = strict_local(RECEIPT_CHAIN3, &root_policy(), None, NOW_MS, Some(Array::new()));
+    let pending = pending_of(&out);
+    assert!(pending.length() >= 2, "{}", show(&out));
+    assert_eq!(kind(&out), "pending", "an undecided pass carries no decision");
+    let ids: Vec<String> = pending.iter().map(|r| get_str(&r, "id")).collect();
+    let first = pending.get(0);
+    assert_eq!(get_str(&first, "alg"), "ES256");
+    let key = Reflect::get(&first, &"key".into()).unwrap();
+    assert_eq!(get_str(&key, "kty"), "EC");
+    assert_eq!(js_sys::Uint8Array::new(&Reflect::get(&key, &"raw".into()).unwrap()).length(), 65);
+    assert_eq!(js_sys::Uint8Array::new(&Reflect::get(&first, &"signature".into()).unwrap()).length(), 64);
+    let table = |valid: bool| {
+        let a = Array::new();
+        for id in &ids {
+            a.push(&Array::of2(&id.into(), &valid.into()).into());
+        }
+        a
+    };
+    // Every equation answered true: the same decision as computing them here, nothing pending.
+    let all_true = strict_local(RECEIPT_CHAIN3, &root_policy(), None, NOW_MS, Some(table(true)));
+    let computed = strict_local(RECEIPT_CHAIN3, &root_policy(), None, NOW_MS, None);
+    assert_eq!(kind(&computed), "passed");
+    assert_eq!(kind(&all_true), "passed", "{}", show(&all_true));
+    assert_eq!(pending_of(&all_true).length(), 0);
+    // The answers decide: all false is an InvalidSignature with nothing pending.
+    let all_false = strict_local(RECEIPT_CHAIN3, &root_policy(), None, NOW_MS, Some(table(false)));
+    assert_eq!(failure(&all_false).0, "InvalidSignature", "{}", show(&all_false));
+    assert_eq!(pending_of(&all_false).length(), 0);
+    // Malformed table entries are ignored, never trusted.
+    let junk = Array::of3(&"x".into(), &Array::of2(&ids[0].clone().into(), &"yes".into()).into(), &JsValue::NULL);
+    assert!(pending_of(&strict_local(RECEIPT_CHAIN3, &root_policy(), None, NOW_MS, Some(junk))).length() >= 2);
+}
+
+#[wasm_bindgen_test]
 fn strict_local_asks_for_an_allowed_root_document() {
     let policy = strict_policy(keyset(&format!("[{OTHER_JWK}]")), &["https://keys.store.example"], &[PRODUCT]);
-    let out = strict_local(RECEIPT_CHAIN2, &policy, None, NOW_MS);
+    let out = strict_local(RECEIPT_CHAIN2, &policy, None, NOW_MS, None);
     assert_eq!(kind(&out), "needsRootDocument", "{}", show(&out));
     assert_eq!(get_str(&out, "url"), ROOT_DOC_URL);
     let doc = parse_root_document(&format!(r#"{{"jwk":[{}]}}"#, ec_jwk(""))).unwrap();
-    let out = strict_local(RECEIPT_CHAIN2, &policy, Some(doc), NOW_MS);
+    let out = strict_local(RECEIPT_CHAIN2, &policy, Some(doc), NOW_MS, None);
     assert_eq!(kind(&out), "passed", "{}", show(&out));
     // A bare receipt has no certificate to name a document: no fetch.
-    let out = strict_local(RECEIPT_BARE, &policy, None, NOW_MS);
+    let out = strict_local(RECEIPT_BARE, &policy, None, NOW_MS, None);
     assert_eq!(failure(&out).0, "InvalidSignature");
 }
 
@@ -679,8 +716,10 @@ fn hostile_inputs_never_trap() {
         }
         let _ = parse_root_document(&s);
         for out in [
-            strict_local(&s, &root_policy(), None, NOW_MS),
-            strict_local(&s, &root_policy(), parse_root_document(&format!(r#"{{"jwk":[{}]}}"#, ec_jwk(""))), f64::NAN),
+            strict_local(&s, &root_policy(), None, NOW_MS, None),
+            strict_local(&s, &root_policy(), parse_root_document(&format!(r#"{{"jwk":[{}]}}"#, ec_jwk(""))), f64::NAN, None),
+            // Delegated equations (the WebCrypto path): the same kinds for hostile input.
+            strict_local(&s, &root_policy(), None, NOW_MS, Some(Array::new())),
             mozmarket::compat_local(&s, &compat_policy()),
         ] {
             let k = kind(&out);
@@ -709,7 +748,7 @@ fn hostile_inputs_never_trap() {
         let _ = promotes(&s, "OK");
         // Hostile policy values.
         let policy = RunPolicy::new(&s, None, strings(&[&s]), f64::NAN, strings(&[&s]), strings(&[&s]), Some(strings(&[&s])));
-        let out = strict_local(RECEIPT_BARE, &policy, None, NOW_MS);
+        let out = strict_local(RECEIPT_BARE, &policy, None, NOW_MS, None);
         assert!(["passed", "failed", "needsRootDocument"].contains(&kind(&out).as_str()), "{shown}");
     }
 }
@@ -728,5 +767,5 @@ fn policy_lists_ignore_non_strings() {
         strings(&[PRODUCT]),
         Some(mixed),
     );
-    assert_eq!(kind(&strict_local(RECEIPT_BARE, &policy, None, NOW_MS)), "passed");
+    assert_eq!(kind(&strict_local(RECEIPT_BARE, &policy, None, NOW_MS, None)), "passed");
 }

@@ -11,6 +11,7 @@
 //!     [--orders 20000] [--concurrency 64] [--seconds 30] [--postgres postgres://…]
 //! ```
 
+use axum::serve::ListenerExt;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -153,7 +154,7 @@ async fn run(args: &Args, label: &str, db_url: &str, schema: Option<String>) -> 
     let state = built.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, built.router).await });
+    let server = tokio::spawn(async move { axum::serve(listener.tap_io(|s| { let _ = s.set_nodelay(true); }), built.router).await });
     let url = format!("http://{addr}/mozpay/postback");
 
     let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(args.concurrency).build()?;
