@@ -25,6 +25,8 @@
 #              Prompter, cancel, closed popup, foreign messages, app server down, provider
 #              faults, the strict-CSP page, axe-core; screenshots and latency.json in
 #              target/e2e-artifacts/)
+#   bench      node bench/run.mjs --quick --skip loadbench (the benchmark's smoke run: figures
+#              printed, never asserted; fails if a section cannot run or a sanity check fails)
 #
 # Every tier's output goes to the console and to target/test-logs/<tier>.log. The last line is
 # `tests: N passed, M failed`, N and M summed over the tiers' own counts (cargo's
@@ -179,4 +181,8 @@ else
   echo "=== [browser] no tests in tests/browser/ yet: nothing to run ==="
 fi
 tier e2e e2e_tests
+# The benchmark's smoke run: every section but the server load (which needs a release build),
+# small counts; figures printed, never asserted, but its sanity checks (both mozmarket and the jose
+# peer refuse 12 bad receipts and accept the good one) and every section must run.
+tier bench node bench/run.mjs --quick --skip loadbench
 finish
