@@ -6,6 +6,7 @@ use super::js::{dom_request, get_obj, http, sleep, HttpRequest};
 use super::options::{Storage, VerifyOptions};
 use crate::urlparse::BrowserUrl;
 use js_sys::{Array, Function, Reflect};
+use mozmarket_core::crypto;
 use mozmarket_core::jwk::{self, PublicKey};
 use mozmarket_core::widget::{self, HttpAnswer, ReceiptCheck, ReceiptPolicy};
 use std::cell::RefCell;
@@ -209,11 +210,39 @@ async fn root_keys(url: &str, timeout_ms: f64) -> Option<Vec<PublicKey>> {
 }
 
 /// The local check of §7.5 stage 1, fetching the trusted roots' documents core asks for.
+///
+/// Where the page has WebCrypto, the signature equations are the platform's (as in the
+/// Verifier, `js/receipts.js`): core runs with an answer table (`crypto::with_answers`), the
+/// pending equations go to `crypto.subtle.verify`, and only a pass with nothing pending decides.
+/// Without WebCrypto, or when it fails, core computes them.
 pub async fn check_local(receipt: &str, policy: &ReceiptPolicy, timeout_ms: f64) -> ReceiptCheck {
     let mut fetched: Vec<(String, Vec<PublicKey>)> = Vec::new();
-    // A chain names one root; two rounds are the most a receipt can need.
-    for _ in 0..4 {
-        match widget::check_receipt(receipt, policy, &fetched, js_sys::Date::now(), &BrowserUrl) {
+    let mut answers: Option<Vec<(String, bool)>> = subtle().map(|_| Vec::new());
+    // A chain names one root (two rounds at most), and each delegated pass adds answers.
+    for _ in 0..16 {
+        let run = || widget::check_receipt(receipt, policy, &fetched, js_sys::Date::now(), &BrowserUrl);
+        let outcome = match answers.clone() {
+            None => run(),
+            Some(table) => {
+                let (outcome, pending) = crypto::with_answers(table, run);
+                if !pending.is_empty() {
+                    let mut got = Vec::with_capacity(pending.len());
+                    for request in &pending {
+                        match platform_verify(request).await {
+                            Some(valid) => got.push((request.id.clone(), valid)),
+                            None => break,
+                        }
+                    }
+                    match answers.as_mut() {
+                        Some(table) if got.len() == pending.len() => table.extend(got),
+                        _ => answers = None, // the platform failed: core decides alone
+                    }
+                    continue;
+                }
+                outcome
+            }
+        };
+        match outcome {
             ReceiptCheck::NeedsRoot { url } => {
                 if fetched.iter().any(|(u, _)| *u == url) {
                     break;
@@ -227,6 +256,69 @@ pub async fn check_local(receipt: &str, policy: &ReceiptPolicy, timeout_ms: f64)
         }
     }
     ReceiptCheck::Failed(widget::LocalCheck::Signature)
+}
+
+/// `globalThis.crypto.subtle`, when it has `importKey` and `verify`.
+fn subtle() -> Option<JsValue> {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    if !crypto.is_object() {
+        return None;
+    }
+    let subtle = Reflect::get(&crypto, &"subtle".into()).ok()?;
+    let has = |name: &str| Reflect::get(&subtle, &name.into()).map(|f| f.is_function()).unwrap_or(false);
+    (subtle.is_object() && has("importKey") && has("verify")).then_some(subtle)
+}
+
+/// Calls `subtle[name](...args)` and awaits the promise; `None` on any failure.
+async fn subtle_call(subtle: &JsValue, name: &str, args: &Array) -> Option<JsValue> {
+    let f: Function = Reflect::get(subtle, &name.into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = f.apply(subtle, args).ok()?.dyn_into().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+}
+
+/// One equation on WebCrypto: ECDSA P-256 from the raw point, RSASSA-PKCS1-v1_5 from `n`/`e`.
+async fn platform_verify(request: &crypto::SignatureRequest) -> Option<bool> {
+    let subtle = subtle()?;
+    let bytes = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b));
+    let object = |pairs: &[(&str, JsValue)]| {
+        let o = js_sys::Object::new();
+        for (k, v) in pairs {
+            let _ = Reflect::set(&o, &(*k).into(), v);
+        }
+        JsValue::from(o)
+    };
+    let usages = Array::of1(&"verify".into());
+    let (import_args, verify_algorithm) = match &request.key {
+        crypto::RequestKey::P256Uncompressed(raw) => (
+            Array::of5(
+                &"raw".into(),
+                &bytes(raw),
+                &object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())]),
+                &JsValue::FALSE,
+                &usages,
+            ),
+            object(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())]),
+        ),
+        crypto::RequestKey::Rsa { n, e } => (
+            Array::of5(
+                &"jwk".into(),
+                &object(&[
+                    ("kty", "RSA".into()),
+                    ("n", mozmarket_core::b64::encode(n).into()),
+                    ("e", mozmarket_core::b64::encode(e).into()),
+                    ("alg", "RS256".into()),
+                    ("ext", JsValue::TRUE),
+                ]),
+                &object(&[("name", "RSASSA-PKCS1-v1_5".into()), ("hash", "SHA-256".into())]),
+                &JsValue::FALSE,
+                &usages,
+            ),
+            object(&[("name", "RSASSA-PKCS1-v1_5".into())]),
+        ),
+    };
+    let key = subtle_call(&subtle, "importKey", &import_args).await?;
+    let args = Array::of4(&verify_algorithm, &key, &bytes(&request.signature), &bytes(&request.signing_input));
+    subtle_call(&subtle, "verify", &args).await?.as_bool()
 }
 
 /// §7.5 stage 2: `POST <verify>` with the receipt as `text/plain`, without credentials.

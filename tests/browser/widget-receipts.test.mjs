@@ -418,3 +418,42 @@ describe('receipt stores (§7.5 "Installing")', () => {
     });
   });
 });
+
+describe('the local check on WebCrypto (signature equations, as in the Verifier)', () => {
+  /** Counts crypto.subtle.verify calls, removes WebCrypto, or makes it fail. */
+  const instrument = (w, mode) =>
+    w.eval((m) => {
+      window.subtleCalls = 0;
+      if (m === 'absent') {
+        Object.defineProperty(window, 'crypto', { value: undefined, configurable: true });
+        return;
+      }
+      const subtle = window.crypto.subtle;
+      const real = subtle.verify.bind(subtle);
+      subtle.verify = (...args) => {
+        window.subtleCalls += 1;
+        return m === 'throws' ? Promise.reject(new Error('platform failure')) : real(...args);
+      };
+    }, mode);
+
+  for (const mode of ['platform', 'absent', 'throws']) {
+    test(`WebCrypto ${mode}: a good receipt is purchased, one signed by an uncertified key is refused`, async () => {
+      await withWorld({}, async (w) => {
+        await instrument(w, mode);
+        await buy(w);
+        await w.waitState('purchased');
+        const calls = await w.eval(() => window.subtleCalls);
+        if (mode === 'absent') assert.equal(calls, 0);
+        else if (mode === 'throws') assert.ok(calls >= 1, 'the platform was asked, failed, and core decided');
+        else assert.ok(calls >= 2, `${calls} platform verifications (certificate and receipt)`);
+      });
+      await withWorld({}, async (w) => {
+        await instrument(w, mode);
+        const other = providerKey(w.provider.eph.jwk.kid);
+        w.receiptFor = (order) => w.provider.receipt({ productId: order.productId, appOrigin: w.app, key: other });
+        await buy(w);
+        await expectFailed(w, { name: 'InvalidReceipt', code: 'INVALID_RECEIPT', detail: { check: 'signature' }, key: 'err_receipt' });
+      });
+    });
+  }
+});
