@@ -62,24 +62,21 @@ thread_local! {
 /// Runs `f` with signature equations answered from `answers` (`(id, valid)` pairs) and returns
 /// its result with the requests that had no answer (each once, in the order first met). When the
 /// list is empty, the result was decided on the given answers alone; otherwise it must not be
-/// used. Calls do not nest: an inner call is run with the outer table.
+/// used. A nested call has its own table and its own pending list; the outer ones are restored
+/// when it returns.
 pub fn with_answers<R>(
     answers: Vec<(String, bool)>,
     f: impl FnOnce() -> R,
 ) -> (R, Vec<SignatureRequest>) {
-    let nested = ORACLE.with(|o| o.borrow().is_some());
-    if nested {
-        return (f(), Vec::new());
-    }
-    ORACLE.with(|o| {
-        *o.borrow_mut() = Some(Oracle {
+    let outer = ORACLE.with(|o| {
+        o.borrow_mut().replace(Oracle {
             answers,
             pending: Vec::new(),
         })
     });
     let out = f();
     let pending = ORACLE
-        .with(|o| o.borrow_mut().take())
+        .with(|o| std::mem::replace(&mut *o.borrow_mut(), outer))
         .map(|o| o.pending)
         .unwrap_or_default();
     (out, pending)
@@ -378,6 +375,35 @@ mod tests {
         // Outside with_answers the equation is computed here again.
         assert!(verify(Alg::Es256, &key, msg, &good));
         assert!(!verify(Alg::Es256, &key, msg, &bad));
+    }
+
+    #[test]
+    fn nested_delegation_reports_its_own_pending_and_restores_the_outer_table() {
+        let k = ec_key(22);
+        let key = KeyMaterial::P256(*k.verifying_key());
+        let good = sign_es256(&k, b"outer");
+        let inner_sig = sign_es256(&k, b"inner");
+        let (outer_id, inner_id) = {
+            let (_, p) = with_answers(Vec::new(), || {
+                verify(Alg::Es256, &key, b"outer", &good);
+                verify(Alg::Es256, &key, b"inner", &inner_sig)
+            });
+            (p[0].id.clone(), p[1].id.clone())
+        };
+        let ((inner, after), outer_pending) = with_answers(vec![(outer_id.clone(), false)], || {
+            // The inner table does not know the inner equation: it must come back as pending,
+            // never as a silently optimistic decision.
+            let inner = with_answers(Vec::new(), || verify(Alg::Es256, &key, b"inner", &inner_sig));
+            // The outer table is back in force.
+            (inner, verify(Alg::Es256, &key, b"outer", &good))
+        });
+        assert!(inner.0, "optimistic for this pass");
+        assert_eq!(inner.1.len(), 1);
+        assert_eq!(inner.1[0].id, inner_id);
+        assert!(!after, "the outer answer decides after the inner call");
+        assert!(outer_pending.is_empty());
+        // Outside every call the equation is computed again.
+        assert!(verify(Alg::Es256, &key, b"outer", &good));
     }
 
     #[test]
