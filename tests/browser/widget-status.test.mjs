@@ -71,7 +71,9 @@ describe('polling and the overall timeout (§7.4)', () => {
       await expectFailed(w, { name: 'PurchaseTimeout', code: 'TRANSACTION_TIMEOUT', detail: {}, key: 'err_timeout' });
       const changes = await w.events('mozmarket-statechange');
       const elapsed = changes.find((e) => e.detail.state === 'failed').t - changes.find((e) => e.detail.state === 'waiting').t;
-      assert.ok(elapsed >= 1500 && elapsed < 2000, `timeout after ${elapsed} ms`);
+      // Both readings are the page listener's Date.now(), taken after the widget armed its timer
+      // on entering waiting, so the 1 ms clock can read up to a tick short (seen once: 1499 ms).
+      assert.ok(elapsed >= 1499 && elapsed < 2000, `timeout after ${elapsed} ms`);
     });
   });
 
